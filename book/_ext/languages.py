@@ -1,0 +1,113 @@
+"""One site, four languages: a Sphinx extension that keeps each page inside its language.
+
+For every page under ``book/<lang>/`` it
+
+* sets ``<html lang>`` to the page's language (pages outside the language folders, such as
+  the language chooser and the labs in ``notebooks/``, stay in the build's default, English);
+* offers a language switcher leading to the same page in the other languages, or to that
+  language's landing page where the page does not exist (yet), plus ``hreflang`` alternates;
+* keeps the previous/next links inside the page's language;
+* shows only the page's own language part in the sidebar.
+
+It also drops sphinx-thebe's scripts (jupyter-book always loads the extension; the book does
+not use live code cells, and its configuration names a CDN), so that no page refers to a
+host outside the site. It leaves translation of the theme's own interface strings (Search,
+Contents) to Sphinx's single build language.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bs4 import BeautifulSoup
+from markupsafe import Markup
+from sphinx.application import Sphinx
+
+#: Language code -> its name in its own language (also the caption of its part in _toc.yml).
+LANGUAGES = {"en": "English", "cs": "Čeština", "bn": "বাংলা", "hi": "हिन्दी"}
+#: The switcher's label, in each language.
+SWITCHER_LABEL = {"en": "Language", "cs": "Jazyk", "bn": "ভাষা", "hi": "भाषा"}
+
+
+def page_language(docname: str | None) -> str | None:
+    """The language code of a page under ``book/<lang>/``, else ``None``."""
+    parts = (docname or "").split("/")
+    if len(parts) >= 3 and parts[0] == "book" and parts[1] in LANGUAGES:
+        return parts[1]
+    return None
+
+
+def counterpart(docname: str, lang: str, found_docs: set[str]) -> str:
+    """The same page in ``lang``, or that language's landing page if there is none."""
+    own = page_language(docname)
+    if own is not None:
+        candidate = f"book/{lang}/" + docname.split("/", 2)[2]
+        if candidate in found_docs:
+            return candidate
+    return f"book/{lang}/index"
+
+
+def _set_language(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    lang = page_language(pagename)
+    shown = lang or app.config.language
+    context["language"] = shown
+    found = app.env.found_docs
+    targets = {code: counterpart(pagename, code, found) for code in LANGUAGES}
+    context["language_switcher"] = [
+        {"code": code, "name": name, "href": context["pathto"](targets[code]), "current": code == lang}
+        for code, name in LANGUAGES.items()
+    ]
+    context["language_switcher_label"] = SWITCHER_LABEL.get(shown, SWITCHER_LABEL["en"])
+    context["language_current_name"] = LANGUAGES.get(lang, "") if lang else ""
+    if lang:
+        alternates = "".join(f'<link rel="alternate" hreflang="{code}" href="{context["pathto"](targets[code])}" />\n'
+                             for code in LANGUAGES if code != lang and page_language(targets[code]))
+        context["metatags"] = context.get("metatags", "") + alternates
+    # Previous/next links stay within the page's language (or within the language-neutral pages).
+    relations = app.env.collect_relations().get(pagename)
+    if relations:
+        _, prev_doc, next_doc = relations
+        for key, doc in (("prev", prev_doc), ("next", next_doc)):
+            if doc and page_language(doc) != lang:
+                context[key] = None
+
+
+def _only_own_part(html: str, lang: str) -> str:
+    soup = BeautifulSoup(html, "html.parser")
+    for caption in soup.select("p.caption"):
+        if caption.get_text(strip=True) != LANGUAGES[lang]:
+            following = caption.find_next_sibling()
+            if following is not None and following.name == "ul":
+                following.decompose()
+            caption.decompose()
+    return str(soup)
+
+
+def _filter_sidebar(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    lang = page_language(pagename)
+    generate = context.get("generate_toctree_html")
+    if lang is None or generate is None:
+        return
+
+    def generate_own_language(*args: Any, **kwargs: Any) -> Markup:
+        return Markup(_only_own_part(str(generate(*args, **kwargs)), lang))
+
+    context["generate_toctree_html"] = generate_own_language
+
+
+def _is_remote_or_thebe(script: Any) -> bool:
+    name = str(getattr(script, "filename", "") or "")
+    body = str(getattr(script, "attributes", {}).get("body", ""))
+    return "://" in name or "sphinx-thebe" in name or "THEBE_JS_URL" in body
+
+
+def _drop_remote_scripts(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    context["script_files"] = [js for js in context.get("script_files", []) if not _is_remote_or_thebe(js)]
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("html-page-context", _set_language, priority=400)
+    app.connect("html-page-context", _drop_remote_scripts, priority=900)
+    # After the pydata theme (priority 500) has put its toctree function in the context.
+    app.connect("html-page-context", _filter_sidebar, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,166 @@
+"""The calculator on the command line: ``python -m llmedu params|memory|presets``.
+
+Takes a preset (``--preset bert-base``) or explicit sizes (``--family gpt2 --d-model 1024 ...``;
+sizes not given keep the preset's or the family's defaults) and prints a per-component table
+with totals in MB and MiB, or JSON with ``--json``. Bad input ends with one line on stderr
+that names the problem, and exit status 2; no traceback.
+
+Leaves out everything that needs torch: it computes, it never builds a model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from typing import Any, Sequence
+
+from llmedu import checks, memory, params, units
+
+#: Command-line option -> our generic size name.
+SIZE_OPTIONS = {"vocab": "vocab_size", "d_model": "d_model", "layers": "n_layers", "heads": "n_heads",
+                "d_ff": "d_ff", "positions": "n_positions", "token_types": "n_token_types"}
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line and exit with status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"llmedu: error: {message} (see: python -m llmedu --help)\n")
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m llmedu``."""
+    parser = _Parser(prog="python -m llmedu", description="Parameter and memory calculator for "
+                     "BERT-style encoders and GPT-2-style decoders.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands.add_parser("presets", help="list the named model shapes")
+    for name, helptext in (("params", "parameter count per component"),
+                           ("memory", "weights, inference and training memory")):
+        sub = commands.add_parser(name, help=helptext)
+        sub.add_argument("--preset", help="a named shape (see: python -m llmedu presets)")
+        sub.add_argument("--family", help=f"model family when no preset is given: {', '.join(params.FAMILIES)} "
+                         "(default bert)")
+        for option in SIZE_OPTIONS:
+            sub.add_argument("--" + option.replace("_", "-"), dest=option, type=_whole, metavar="N")
+        sub.add_argument("--untied-head", action="store_true", help="add an untied output head (vocab x d_model)")
+        sub.add_argument("--json", action="store_true", help="print JSON instead of tables")
+        if name == "memory":
+            sub.add_argument("--seq", type=_whole, metavar="N", help="sequence length (default: the model's positions)")
+            sub.add_argument("--batch", type=_whole, metavar="N", default=1, help="batch size (default 1)")
+            sub.add_argument("--dtype", default="fp32", help=f"weights format: {', '.join(units.DTYPE_BYTES)} (default fp32)")
+    return parser
+
+
+def shape_from_args(args: argparse.Namespace) -> tuple[str, params.TransformerShape]:
+    """The model shape the options describe, and a label for it."""
+    if args.preset is not None:
+        if args.family is not None:
+            raise ValueError("give either --preset or --family, not both")
+        base = params.shape_from_config(params.preset(args.preset))
+        label = args.preset
+    else:
+        family = checks.choice("family", "bert" if args.family is None else args.family, params.FAMILIES)
+        base = params.shape_from_config({"model_type": family})
+        label = f"custom {family}"
+    sizes = {ours: getattr(base, ours) for ours in ("vocab_size", "d_model", "n_layers", "n_heads",
+                                                    "d_ff", "n_positions", "n_token_types")}
+    for option, ours in SIZE_OPTIONS.items():
+        if getattr(args, option) is not None:
+            sizes[ours] = getattr(args, option)
+    if args.d_model is not None and args.d_ff is None and base.family == "gpt2":
+        sizes["d_ff"] = 4 * args.d_model  # GPT-2's n_inner=None follows the width
+    head = "untied" if args.untied_head else "none"
+    return label, params.shape(base.family, output_head=head, **sizes)
+
+
+def _describe(label: str, s: params.TransformerShape) -> str:
+    return (f"{label} ({s.family}, {s.architecture}): vocab {s.vocab_size:,} | d_model {s.d_model:,} | "
+            f"layers {s.n_layers} | heads {s.n_heads} | d_ff {s.d_ff:,} | positions {s.n_positions:,} | "
+            f"token types {s.n_token_types}")
+
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = [row[0].ljust(widths[0])] + [cell.rjust(w) for cell, w in zip(row[1:], widths[1:])]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def params_result(label: str, s: params.TransformerShape) -> dict[str, Any]:
+    """Everything ``params`` prints, as plain data."""
+    count = params.count(s)
+    article = params.article_formula(s.vocab_size, s.d_model, s.n_layers, s.d_ff)
+    return {"model": label, "shape": asdict(s), "per_layer": count.per_layer, "components": count.components,
+            "total": count.total, "article_formula": asdict(article),
+            "weights_bytes": {dtype: memory.weights_bytes(count.total, dtype) for dtype in units.DTYPE_BYTES}}
+
+
+def format_params(result: dict[str, Any]) -> str:
+    """The ``params`` tables as text."""
+    total = result["total"]
+    rows = [("component", "per layer", "total", "share")]
+    for name, value in result["components"].items():
+        if value:
+            per_layer = result["per_layer"].get(name)
+            rows.append((name, f"{per_layer:,}" if per_layer is not None else "", f"{value:,}",
+                         f"{100 * value / total:.1f}%"))
+    rows.append(("total", f"{sum(result['per_layer'].values()):,}", f"{total:,}", "100.0%"))
+    article = result["article_formula"]
+    weights = [("weights", "bytes", "MB (10^6 B)", "MiB (2^20 B)")]
+    weights += [(dtype, f"{b:,.0f}", f"{units.to_mb(b):,.1f}", f"{units.to_mib(b):,.1f}")
+                for dtype, b in result["weights_bytes"].items()]
+    return "\n\n".join([
+        _describe(result["model"], params.TransformerShape(**result["shape"])),
+        _table(rows),
+        "The article's simplified formula (V*d + N*(4d^2 + 2*d*d_ff + d + d_ff + 4d)): "
+        f"{article['total']:,} ({article['total'] - total:+,} against the exact count)",
+        _table(weights),
+    ])
+
+
+def format_memory(label: str, s: params.TransformerShape, result: dict[str, Any]) -> str:
+    """The ``memory`` tables as text."""
+    sections = [_describe(label, s) + f"\nbatch {result['batch']} | sequence {result['seq_len']:,} | "
+                f"weights in {result['dtype']} | {result['n_params']:,} parameters"]
+    titles = {"weights_by_dtype": "weights by format", "inference": f"inference ({result['dtype']})",
+              "training_states": "training model states (no activations)",
+              "activations_per_layer": "activations per layer (16-bit)",
+              "training_totals": "training, all layers"}
+    for key, title in titles.items():
+        rows = [(title, "bytes", "size")]
+        rows += [(name, f"{b:,.0f}", units.describe_size(b)) for name, b in result[key].items()]
+        sections.append(_table(rows))
+    return "\n\n".join(sections)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "presets":
+            for name, (family, _, description) in params.PRESETS.items():
+                print(f"{name:14} {family:11} {params.from_config(params.preset(name)).total:>17,}  {description}")
+            return 0
+        label, s = shape_from_args(args)
+        if args.command == "params":
+            result = params_result(label, s)
+            print(json.dumps(result, indent=2) if args.json else format_params(result))
+        else:
+            result = memory.report(params.count(s), batch=args.batch, seq_len=args.seq, dtype=args.dtype)
+            print(json.dumps({"model": label, "shape": asdict(s), **result}, indent=2) if args.json
+                  else format_memory(label, s, result))
+    except ValueError as error:
+        print(f"llmedu: error: {error}", file=sys.stderr)
+        return 2
+    return 0

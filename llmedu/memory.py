@@ -1,0 +1,234 @@
+"""Memory of a transformer: weights, inference working memory, training states, activations.
+
+All results are in bytes. Each estimate the parameters chapter discusses has its own
+function, named after where it comes from:
+
+* weights by number format: :math:`N \\times` bytes per parameter;
+* inference working memory by the article's rule (2x the weights) and by EleutherAI's
+  "Transformer Math 101" rule (1.2x), plus the KV cache a decoder keeps while generating;
+* training model states: fp32 Adam and mixed-precision Adam, both 16 bytes per parameter
+  (Rajbhandari et al. 2020, the ZeRO paper);
+* activations saved for the backward pass, per layer: the article's formula as printed
+  (14E + 4BSS), the sum of the parts the article itself lists (20E + 4BSS), and Korthikanti
+  et al. 2022 (:math:`sbh(34 + 5as/h)`); the article's logits terms and its peak.
+
+Leaves out allocator fragmentation, framework workspaces, gradient checkpointing and
+parallelism; the memory lab measures what these formulas miss.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmedu import checks, units
+from llmedu.params import ParamCount
+
+ARTICLE_INFERENCE_FACTOR = 2.0  #: the article: working memory ~ 2 x model memory
+ELEUTHER_INFERENCE_FACTOR = 1.2  #: Transformer Math 101: total inference memory ~ 1.2 x model memory
+
+#: Bytes per parameter of the model states kept while training with Adam.
+TRAINING_STATES: dict[str, dict[str, int]] = {
+    "fp32_adam": {"weights": 4, "gradients": 4, "adam_momentum": 4, "adam_variance": 4},
+    "mixed_adam": {"fp16_weights": 2, "fp16_gradients": 2, "fp32_master_weights": 4,
+                   "adam_momentum": 4, "adam_variance": 4},
+}
+
+
+def weights_bytes(n_params: int, dtype: str = "fp32") -> float:
+    """Bytes to store ``n_params`` parameters in ``dtype``: :math:`N \\cdot b`.
+
+    >>> weights_bytes(123_417_600, "fp32")
+    493670400
+    >>> weights_bytes(7, "int4")
+    3.5
+    """
+    return checks.nonnegative_int("n_params", n_params) * units.bytes_per_param(dtype)
+
+
+def inference_article(n_params: int, dtype: str = "fp32") -> float:
+    """The article's inference working memory: :math:`2 \\times` the weights (an unsourced rule).
+
+    >>> inference_article(1_000_000, "fp16")
+    4000000.0
+    """
+    return ARTICLE_INFERENCE_FACTOR * weights_bytes(n_params, dtype)
+
+
+def inference_eleuther(n_params: int, dtype: str = "fp32") -> float:
+    """EleutherAI's inference estimate: :math:`1.2 \\times` the weights (20% overhead).
+
+    >>> inference_eleuther(1_000_000, "fp16")
+    2400000.0
+    """
+    return ELEUTHER_INFERENCE_FACTOR * weights_bytes(n_params, dtype)
+
+
+def kv_cache_bytes(n_layers: int, d_model: int, seq_len: int, batch: int, dtype: str = "fp16") -> float:
+    """Bytes of a decoder's key/value cache: :math:`2 \\cdot L \\cdot b \\cdot s \\cdot d \\cdot` bytes.
+
+    One key and one value vector of width ``d_model`` per layer, token and sequence
+    (multi-head attention; grouped-query attention would divide it). It grows linearly with
+    the context, which a fixed multiple of the weights cannot express.
+
+    >>> kv_cache_bytes(n_layers=12, d_model=768, seq_len=1024, batch=1, dtype="fp16")
+    37748736
+    """
+    return (2 * checks.positive_int("n_layers", n_layers) * checks.positive_int("batch", batch)
+            * checks.positive_int("seq_len", seq_len) * checks.positive_int("d_model", d_model)
+            * units.bytes_per_param(dtype))
+
+
+def training_states(n_params: int, scheme: str = "fp32_adam") -> dict[str, int]:
+    """Bytes of the model states kept while training with Adam, part by part.
+
+    ``fp32_adam``: weights, gradients and Adam's two moments in fp32, :math:`4+4+8 = 16N`.
+    ``mixed_adam``: fp16 weights and gradients plus fp32 master weights and moments,
+    :math:`2+2+12 = 16N` (ZeRO paper, section 3.1). Activations are not included.
+
+    >>> sum(training_states(1000, "mixed_adam").values())
+    16000
+    """
+    n = checks.nonnegative_int("n_params", n_params)
+    per_param = TRAINING_STATES[checks.choice("scheme", scheme, TRAINING_STATES)]
+    return {part: n * size for part, size in per_param.items()}
+
+
+def steady_state_article(n_params: int, batch: int, input_dim: int) -> int:
+    """The article's steady-state training memory, :math:`M = 16N + 8BD` bytes.
+
+    fp32 weights, gradients and Adam states (16 bytes per parameter) plus an int64 input of
+    ``batch x input_dim`` (for token inputs ``input_dim`` is the sequence length).
+
+    >>> steady_state_article(1000, batch=2, input_dim=128)
+    18048
+    """
+    return (16 * checks.nonnegative_int("n_params", n_params)
+            + 8 * checks.positive_int("batch", batch) * checks.positive_int("input_dim", input_dim))
+
+
+def _bsh(batch: int, seq_len: int, hidden: int) -> tuple[int, int, int]:
+    return (checks.positive_int("batch", batch), checks.positive_int("seq_len", seq_len),
+            checks.positive_int("hidden", hidden))
+
+
+def article_activation_parts(batch: int, seq_len: int, hidden: int) -> dict[str, int]:
+    """The per-layer activation terms the article lists, in bytes, with :math:`E = BSH`.
+
+    Layer norm 4E, QKV 2E, attention matrix 4BSS, attention output 2E, first linear 2E,
+    GELU 8E, second linear 2E. Their sum is :math:`20E + 4BSS`, not the :math:`14E + 4BSS`
+    the article prints.
+
+    >>> parts = article_activation_parts(batch=1, seq_len=2, hidden=3)
+    >>> parts["gelu"], sum(parts.values())
+    (48, 136)
+    """
+    b, s, h = _bsh(batch, seq_len, hidden)
+    e = b * s * h
+    return {"layer_norm": 4 * e, "qkv": 2 * e, "attention_matrix": 4 * b * s * s,
+            "attention_output": 2 * e, "ffn_linear_1": 2 * e, "gelu": 8 * e, "ffn_linear_2": 2 * e}
+
+
+def activations_per_layer_article(batch: int, seq_len: int, hidden: int) -> int:
+    """The article's per-layer activation memory as printed: :math:`14E + 4BSS` bytes, :math:`E = BSH`.
+
+    >>> activations_per_layer_article(batch=1, seq_len=2, hidden=3)
+    100
+    """
+    b, s, h = _bsh(batch, seq_len, hidden)
+    return 14 * b * s * h + 4 * b * s * s
+
+
+def activations_per_layer_article_parts(batch: int, seq_len: int, hidden: int) -> int:
+    """The sum of the article's own listed parts: :math:`20E + 4BSS` bytes.
+
+    >>> activations_per_layer_article_parts(batch=1, seq_len=2, hidden=3)
+    136
+    """
+    return sum(article_activation_parts(batch, seq_len, hidden).values())
+
+
+def activations_per_layer_korthikanti(batch: int, seq_len: int, hidden: int, n_heads: int) -> int:
+    """Korthikanti et al. 2022, eq. 1: :math:`sbh(34 + 5as/h)` bytes per layer.
+
+    16-bit activations, no recomputation, no tensor or sequence parallelism; ``a`` is the
+    number of attention heads, so the attention-score term :math:`5as^2b` grows with the heads.
+
+    >>> activations_per_layer_korthikanti(batch=4, seq_len=128, hidden=768, n_heads=12)
+    17301504
+    """
+    b, s, h = _bsh(batch, seq_len, hidden)
+    a = checks.positive_int("n_heads", n_heads)
+    return 34 * s * b * h + 5 * a * s * s * b
+
+
+def logits_article(batch: int, seq_len: int, vocab_size: int) -> int:
+    """The article's cross-entropy term, :math:`6BSV` bytes (logits and their softmax).
+
+    >>> logits_article(batch=1, seq_len=2, vocab_size=10)
+    120
+    """
+    return (6 * checks.positive_int("batch", batch) * checks.positive_int("seq_len", seq_len)
+            * checks.positive_int("vocab_size", vocab_size))
+
+
+def activations_article(n_layers: int, batch: int, seq_len: int, hidden: int, vocab_size: int) -> int:
+    """The article's total: :math:`M_\\text{act} = L(14E + 4BSS) + 6BSV` bytes.
+
+    >>> activations_article(n_layers=2, batch=1, seq_len=2, hidden=3, vocab_size=10)
+    320
+    """
+    layers = checks.positive_int("n_layers", n_layers)
+    return layers * activations_per_layer_article(batch, seq_len, hidden) + logits_article(batch, seq_len, vocab_size)
+
+
+def peak_article(n_params: int, n_layers: int, batch: int, seq_len: int, hidden: int, vocab_size: int) -> int:
+    """The article's peak: :math:`M_\\text{steady} + M_\\text{act} + 4BSV` bytes, with :math:`D = S`.
+
+    >>> peak_article(1000, n_layers=2, batch=1, seq_len=2, hidden=3, vocab_size=10)
+    16416
+    """
+    return (steady_state_article(n_params, batch, seq_len)
+            + activations_article(n_layers, batch, seq_len, hidden, vocab_size)
+            + 4 * batch * seq_len * vocab_size)
+
+
+def report(params: ParamCount, batch: int = 1, seq_len: int | None = None, dtype: str = "fp32") -> dict[str, Any]:
+    """Every memory estimate of this module for one model, in bytes, grouped for display.
+
+    ``seq_len`` defaults to the model's number of positions and may not exceed it. The
+    activation formulas assume 16-bit activations, as their sources do.
+
+    >>> from llmedu.params import from_config, preset
+    >>> r = report(from_config(preset("gpt2")), batch=1, seq_len=1024, dtype="fp16")
+    >>> r["inference"]["kv_cache"]
+    37748736
+    """
+    s = params.shape
+    seq = s.n_positions if seq_len is None else checks.positive_int("seq_len", seq_len)
+    if seq > s.n_positions:
+        raise ValueError(f"seq_len ({seq}) must not exceed the model's positions ({s.n_positions}); "
+                         f"allowed: 1 to {s.n_positions}")
+    b = checks.positive_int("batch", batch)
+    n, d, layers = params.total, s.d_model, s.n_layers
+    weights = weights_bytes(n, dtype)
+    inference = {"weights": weights, "article_2x": inference_article(n, dtype),
+                 "eleuther_1.2x": inference_eleuther(n, dtype)}
+    if s.architecture == "decoder":
+        inference["kv_cache"] = kv_cache_bytes(layers, d, seq, b, dtype)
+        inference["eleuther_1.2x_plus_kv_cache"] = inference["eleuther_1.2x"] + inference["kv_cache"]
+    return {
+        "n_params": n, "dtype": dtype, "batch": b, "seq_len": seq,
+        "weights_by_dtype": {name: weights_bytes(n, name) for name in units.DTYPE_BYTES},
+        "inference": inference,
+        "training_states": {scheme: sum(training_states(n, scheme).values()) for scheme in TRAINING_STATES},
+        "activations_per_layer": {
+            "article_printed": activations_per_layer_article(b, seq, d),
+            "article_parts": activations_per_layer_article_parts(b, seq, d),
+            "korthikanti": activations_per_layer_korthikanti(b, seq, d, s.n_heads),
+        },
+        "training_totals": {
+            "article_activations": activations_article(layers, b, seq, d, s.vocab_size),
+            "korthikanti_activations": layers * activations_per_layer_korthikanti(b, seq, d, s.n_heads),
+            "article_peak": peak_article(n, layers, b, seq, d, s.vocab_size),
+        },
+    }

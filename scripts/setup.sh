@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Create (or update) the project's virtual environment in .venv and the site's local MathJax.
+# Idempotent: a second run only checks that everything is installed. Needs python3 >= 3.10,
+# node and npm; reaches only the package registries.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+# torch first and pinned: anything that depends on torch would otherwise pull a CUDA build.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+
+# MathJax 3 served by the site itself (no CDN): pinned in package-lock.json, copied to
+# book/_extra/mathjax, which the build publishes at the site's root (html_extra_path).
+if [ ! -f book/_extra/mathjax/tex-chtml.js ]; then
+  npm ci --silent --no-audit --no-fund
+  rm -rf book/_extra/mathjax
+  mkdir -p book/_extra
+  cp -r node_modules/mathjax/es5 book/_extra/mathjax
+fi

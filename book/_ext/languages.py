@@ -7,9 +7,11 @@ For every page under ``book/<lang>/`` it
 * offers a language switcher leading to the same page in the other languages, or to that
   language's landing page where the page does not exist (yet), plus ``hreflang`` alternates;
 * keeps the previous/next links inside the page's language;
-* shows only the page's own language part in the sidebar.
+* shows only the page's own language part (and the language-neutral parts, such as the labs)
+  in the sidebar.
 
-It also drops sphinx-thebe's scripts (jupyter-book always loads the extension; the book does
+It keeps the Colab/Binder launch buttons on the labs (``.ipynb`` pages) only: the chapters are
+MyST Markdown, which Colab cannot open. It also drops sphinx-thebe's scripts (jupyter-book always loads the extension; the book does
 not use live code cells, and its configuration names a CDN), so that no page refers to a
 host outside the site. It leaves translation of the theme's own interface strings (Search,
 Contents) to Sphinx's single build language.
@@ -75,7 +77,8 @@ def _set_language(app: Sphinx, pagename: str, templatename: str, context: dict[s
 def _only_own_part(html: str, lang: str) -> str:
     soup = BeautifulSoup(html, "html.parser")
     for caption in soup.select("p.caption"):
-        if caption.get_text(strip=True) != LANGUAGES[lang]:
+        text = caption.get_text(strip=True)
+        if text in LANGUAGES.values() and text != LANGUAGES[lang]:
             following = caption.find_next_sibling()
             if following is not None and following.name == "ul":
                 following.decompose()
@@ -105,9 +108,16 @@ def _drop_remote_scripts(app: Sphinx, pagename: str, templatename: str, context:
     context["script_files"] = [js for js in context.get("script_files", []) if not _is_remote_or_thebe(js)]
 
 
+def _launch_only_notebooks(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    if not str(context.get("page_source_suffix", "")).endswith(".ipynb") and "header_buttons" in context:
+        context["header_buttons"] = [b for b in context["header_buttons"] if b.get("label") != "launch-buttons"]
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("html-page-context", _set_language, priority=400)
     app.connect("html-page-context", _drop_remote_scripts, priority=900)
+    # After sphinx-book-theme (priority 501) has added its launch buttons.
+    app.connect("html-page-context", _launch_only_notebooks, priority=600)
     # After the pydata theme (priority 500) has put its toctree function in the context.
     app.connect("html-page-context", _filter_sidebar, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,208 @@
+"""The book: a clean ``-W`` build from scratch, and checks of the built site's HTML.
+
+Covers what can be read off the static files: every page's ``<html lang>``, the language
+switcher and previous/next links, the sidebar, the absence of references to other hosts
+(MathJax served locally), launch buttons on the labs only, internal links and anchors, and
+that the four language trees mirror each other. What needs a real browser (console errors,
+typeset math, fonts) is left to the browser tests.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+
+ROOT = Path(__file__).resolve().parent.parent
+LANGS = ("en", "cs", "bn", "hi")
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+REPO_URL = CONFIG["repository"]["url"].rstrip("/")
+#: Hosts of content delivery networks whose names must not appear anywhere in a page.
+CDN_MARKERS = ("unpkg.com", "jsdelivr.net", "cdnjs.", "googleapis.com", "gstatic.com", "polyfill.io")
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the book from scratch (warnings are errors) and return the HTML folder."""
+    out = tmp_path_factory.mktemp("book")
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run(
+        [str(jupyter_book), "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going"],
+        capture_output=True, text=True, cwd=ROOT, timeout=1800,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, f"the book's -W build failed:\n{log[-6000:]}"
+    assert "build succeeded" in log and not re.search(r"\bWARNING:", log), log[-6000:]
+    yield out / "_build" / "html"
+    shutil.rmtree(out, ignore_errors=True)
+
+
+def html_pages(site: Path) -> list[Path]:
+    return sorted(p for p in site.rglob("*.html") if "_static" not in p.parts and "_sources" not in p.parts)
+
+
+@lru_cache(maxsize=None)
+def _soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def page_language(site: Path, page: Path) -> str | None:
+    parts = page.relative_to(site).parts
+    return parts[1] if len(parts) >= 3 and parts[0] == "book" and parts[1] in LANGS else None
+
+
+def resolve(page: Path, href: str) -> Path:
+    """The file a relative link on ``page`` points to (without its anchor)."""
+    path = unquote(urlsplit(href).path)
+    target = (page.parent / path).resolve() if path else page.resolve()
+    return target / "index.html" if target.is_dir() else target
+
+
+def is_external(url: str) -> bool:
+    return bool(urlsplit(url).scheme) or url.startswith("//")
+
+
+def content_pages(site: Path) -> list[Path]:
+    """The pages of the book itself (not search, index and other generated pages)."""
+    return [p for p in html_pages(site) if p.relative_to(site).parts[0] in ("book", "notebooks")
+            or p.relative_to(site) == Path("index.html")]
+
+
+# --- the sources ------------------------------------------------------------------------------
+
+def test_language_trees_have_the_same_pages() -> None:
+    trees = {lang: sorted(p.relative_to(ROOT / "book" / lang).as_posix()
+                          for p in (ROOT / "book" / lang).rglob("*") if p.suffix in (".md", ".ipynb"))
+             for lang in LANGS}
+    assert trees["en"], "book/en has no pages"
+    for lang in LANGS[1:]:
+        assert trees[lang] == trees["en"], f"book/{lang} differs from book/en"
+
+
+def code_cells(path: Path) -> list[str]:
+    """The code cells of a MyST Markdown page, in order."""
+    return [m.strip() for m in re.findall(r"```\{code-cell\}[^\n]*\n(.*?)```", path.read_text(encoding="utf-8"), re.S)]
+
+
+def test_code_cells_are_the_same_in_every_language() -> None:
+    for page in (ROOT / "book" / "en").rglob("*.md"):
+        name = page.relative_to(ROOT / "book" / "en")
+        english = code_cells(page)
+        for lang in LANGS[1:]:
+            assert code_cells(ROOT / "book" / lang / name) == english, f"code cells of book/{lang}/{name}"
+
+
+def test_every_lab_is_in_the_table_of_contents() -> None:
+    toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
+    for notebook in (ROOT / "notebooks").glob("*.ipynb"):
+        assert f"notebooks/{notebook.stem}" in toc, f"{notebook.name} is not in _toc.yml"
+
+
+def test_labs_install_llmedu_from_the_configured_repository() -> None:
+    for notebook in (ROOT / "notebooks").glob("*.ipynb"):
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        first_code = next("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        assert "google.colab" in first_code, f"{notebook.name}: the first code cell must detect Colab"
+        assert f"git+{REPO_URL}@" in first_code, f"{notebook.name}: install from {REPO_URL}"
+
+
+# --- the built site ---------------------------------------------------------------------------
+
+def test_every_page_declares_its_language(site: Path) -> None:
+    for page in html_pages(site):
+        expected = page_language(site, page) or CONFIG["sphinx"]["config"]["language"]
+        assert _soup(page).html.get("lang") == expected, page.relative_to(site)
+
+
+def test_language_switcher_leads_to_the_same_page(site: Path) -> None:
+    pages = [p for p in content_pages(site) if page_language(site, p)]
+    assert len(pages) >= len(LANGS)
+    for page in pages:
+        name = page.relative_to(site / "book" / page_language(site, page))
+        links = {a["hreflang"]: a["href"] for a in _soup(page).select(".language-switcher a[hreflang]")}
+        assert set(links) == set(LANGS), page.relative_to(site)
+        for lang, href in links.items():
+            same = site / "book" / lang / name
+            expected = same if same.exists() else site / "book" / lang / "index.html"
+            assert resolve(page, href) == expected.resolve(), f"{page.relative_to(site)} -> {lang}"
+
+
+def test_previous_and_next_stay_in_the_language(site: Path) -> None:
+    for page in content_pages(site):
+        for link in _soup(page).select("a.left-prev, a.right-next"):
+            target = resolve(page, link["href"])
+            assert page_language(site, target) == page_language(site, page), (page.relative_to(site), link["href"])
+
+
+def test_sidebar_shows_only_the_page_language(site: Path) -> None:
+    names = {"en": "English", "cs": "Čeština", "bn": "বাংলা", "hi": "हिन्दी"}
+    for page in content_pages(site):
+        lang = page_language(site, page)
+        if lang is None:
+            continue
+        captions = {c.get_text(strip=True) for c in _soup(page).select(".bd-sidebar p.caption")}
+        assert captions & set(names.values()) == {names[lang]}, page.relative_to(site)
+
+
+def test_no_page_loads_anything_from_another_host(site: Path) -> None:
+    for page in html_pages(site):
+        soup = _soup(page)
+        for tag in soup.find_all(src=True):
+            assert not is_external(tag["src"]), (page.relative_to(site), tag["src"])
+        for tag in soup.find_all("link", href=True):
+            if tag.get("rel") and {"stylesheet", "preload", "icon", "modulepreload", "prefetch"} & set(tag["rel"]):
+                assert not is_external(tag["href"]), (page.relative_to(site), tag["href"])
+        text = str(soup)
+        for marker in CDN_MARKERS:
+            assert marker not in text, (page.relative_to(site), marker)
+    for css in site.rglob("*.css"):
+        remote = re.findall(r"""(?:url\(|@import)\s*['"]?((?:https?:)?//[^'")\s]+)""", css.read_text(encoding="utf-8", errors="replace"))
+        assert not remote, (css.relative_to(site), remote)
+
+
+def test_mathjax_is_served_by_the_site(site: Path) -> None:
+    math_pages = [p for p in html_pages(site) if _soup(p).select(".math")]
+    assert math_pages, "no page has math: the check would prove nothing"
+    for page in math_pages:
+        scripts = [s["src"] for s in _soup(page).find_all("script", src=True) if "mathjax" in s["src"].lower()]
+        assert scripts, f"{page.relative_to(site)} has math but no MathJax"
+        for src in scripts:
+            assert resolve(page, src).is_file(), (page.relative_to(site), src)
+
+
+def test_launch_buttons_only_on_labs(site: Path) -> None:
+    labs = sorted((site / "notebooks").glob("*.html"))
+    assert labs
+    for page in labs:
+        hrefs = [a["href"] for a in _soup(page).find_all("a", href=True)]
+        path = f"{REPO_URL.split('github.com/')[1]}/blob/{CONFIG['repository']['branch']}/notebooks/{page.stem}.ipynb"
+        assert f"https://colab.research.google.com/github/{path}" in hrefs, page.name
+        assert any(h.startswith("https://mybinder.org/v2/gh/") and page.stem + ".ipynb" in h for h in hrefs), page.name
+    for page in content_pages(site):
+        if "notebooks" not in page.relative_to(site).parts:
+            assert "colab.research.google.com" not in str(_soup(page)), page.relative_to(site)
+
+
+def test_internal_links_and_anchors_resolve(site: Path) -> None:
+    broken = []
+    for page in content_pages(site):
+        for a in _soup(page).find_all("a", href=True):
+            href = a["href"]
+            if is_external(href) or href.startswith(("mailto:", "javascript:")):
+                continue
+            target = resolve(page, href)
+            fragment = unquote(urlsplit(href).fragment)
+            if not target.is_file():
+                broken.append((page.relative_to(site), href))
+            elif fragment and target.suffix == ".html" and not _soup(target).find(id=fragment):
+                broken.append((page.relative_to(site), href))
+    assert not broken, broken

@@ -18,6 +18,7 @@ parallelism; the memory lab measures what these formulas miss.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from llmedu import checks, units
@@ -193,7 +194,9 @@ def peak_article(n_params: int, n_layers: int, batch: int, seq_len: int, hidden:
 
 
 def report(params: ParamCount, batch: int = 1, seq_len: int | None = None, dtype: str = "fp32") -> dict[str, Any]:
-    """Every memory estimate of this module for one model, in bytes, grouped for display.
+    """Every memory estimate of this module for one model, in whole bytes, grouped for display.
+
+    Fractional estimates (the 1.2x rule, int4 weights of an odd count) are rounded up.
 
     ``seq_len`` defaults to the model's number of positions and may not exceed it. The
     activation formulas assume 16-bit activations, as their sources do.
@@ -216,7 +219,7 @@ def report(params: ParamCount, batch: int = 1, seq_len: int | None = None, dtype
     if s.architecture == "decoder":
         inference["kv_cache"] = kv_cache_bytes(layers, d, seq, b, dtype)
         inference["eleuther_1.2x_plus_kv_cache"] = inference["eleuther_1.2x"] + inference["kv_cache"]
-    return {
+    return _whole_bytes({
         "n_params": n, "dtype": dtype, "batch": b, "seq_len": seq,
         "weights_by_dtype": {name: weights_bytes(n, name) for name in units.DTYPE_BYTES},
         "inference": inference,
@@ -231,4 +234,13 @@ def report(params: ParamCount, batch: int = 1, seq_len: int | None = None, dtype
             "korthikanti_activations": layers * activations_per_layer_korthikanti(b, seq, d, s.n_heads),
             "article_peak": peak_article(n, layers, b, seq, d, s.vocab_size),
         },
-    }
+    })
+
+
+def _whole_bytes(value: Any) -> Any:
+    """``value`` with every number rounded up to an ``int`` (nested dicts included)."""
+    if isinstance(value, dict):
+        return {key: _whole_bytes(item) for key, item in value.items()}
+    if isinstance(value, float):
+        return math.ceil(value)
+    return value

@@ -48,6 +48,14 @@ def test_memory_json_matches_the_library():
     assert data["inference"] == expected["inference"] and data["training_totals"] == expected["training_totals"]
 
 
+def test_memory_json_sizes_are_whole_bytes():
+    result = run("memory", "--preset", "bert-large", "--dtype", "int4", "--json")
+    data = json.loads(result.stdout)
+    sizes = [v for group in ("weights_by_dtype", "inference", "training_totals") for v in data[group].values()]
+    assert sizes and all(isinstance(v, int) for v in sizes)
+    assert data["inference"]["eleuther_1.2x"] >= 1.2 * data["inference"]["weights"]
+
+
 def test_memory_table_runs_for_a_preset():
     result = run("memory", "--preset", "bert-base", "--seq", "128", "--batch", "8")
     assert result.returncode == 0 and "korthikanti" in result.stdout and "MiB" in result.stdout

@@ -53,18 +53,21 @@ def to_mib(n_bytes: float) -> float:
     return n_bytes / MiB
 
 
-def describe_size(n_bytes: float) -> str:
+def describe_size(n_bytes: float, decimals: int = 1) -> str:
     """A size in both unit families, e.g. ``'493.7 MB (470.8 MiB)'``.
 
-    Sizes of a gigabyte or more are shown in GB and GiB.
+    Sizes of a gigabyte or more are shown in GB and GiB; ``decimals`` digits after the point.
 
     >>> describe_size(493_670_400)
     '493.7 MB (470.8 MiB)'
     >>> describe_size(3 * 10**9)
     '3.0 GB (2.8 GiB)'
+    >>> describe_size(1_725_000, decimals=3)
+    '1.725 MB (1.645 MiB)'
     """
+    d = checks.nonnegative_int("decimals", decimals)
     if n_bytes < 0:
         raise ValueError(f"n_bytes must be >= 0, got {n_bytes}")
     if n_bytes >= GB:
-        return f"{n_bytes / GB:,.1f} GB ({n_bytes / GiB:,.1f} GiB)"
-    return f"{n_bytes / MB:,.1f} MB ({n_bytes / MiB:,.1f} MiB)"
+        return f"{n_bytes / GB:,.{d}f} GB ({n_bytes / GiB:,.{d}f} GiB)"
+    return f"{n_bytes / MB:,.{d}f} MB ({n_bytes / MiB:,.{d}f} MiB)"

@@ -1,0 +1,40 @@
+"""What the tiny BERT must beat: the majority class, and TF-IDF with logistic regression.
+
+The TF-IDF model sees which words and word pairs occur, not their order beyond pairs, so
+contrast ("A but B" against "B but A": the same words, opposite labels) defeats it; the gap
+between it and the transformer is the lesson of the generated data. Needs scikit-learn.
+Leaves out tuning the baselines (defaults, fixed seed).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from llmedu.lab.data import Example
+from llmedu.lab.scores import accuracy_f1
+
+
+def majority_class(train: Sequence[Example], test: Sequence[Example]) -> dict[str, float]:
+    """Accuracy and F1 of always predicting the most common training label (ties: the smaller label).
+
+    >>> ex = [Example("a", 1, "single"), Example("b", 1, "single"), Example("c", 0, "single")]
+    >>> majority_class(ex, ex)["accuracy"]
+    0.6666666666666666
+    """
+    counts = Counter(e.label for e in train)
+    label = max(sorted(counts), key=lambda k: counts[k])
+    return accuracy_f1([label] * len(test), [e.label for e in test])
+
+
+def tfidf_logistic_regression(train: Sequence[Example], test: Sequence[Example],
+                              ngrams: tuple[int, int] = (1, 2)) -> dict[str, float]:
+    """Accuracy and F1 of TF-IDF features (words and word pairs) with logistic regression."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vectorizer = TfidfVectorizer(ngram_range=ngrams)
+    features = vectorizer.fit_transform([e.text for e in train])
+    model = LogisticRegression(max_iter=1000, random_state=0).fit(features, [e.label for e in train])
+    predictions = model.predict(vectorizer.transform([e.text for e in test])).tolist()
+    return accuracy_f1(predictions, [e.label for e in test])

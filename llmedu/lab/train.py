@@ -1,0 +1,197 @@
+"""Training and evaluation of the labs' classifiers, seeded, with a cache of trained models.
+
+:func:`train` is a plain PyTorch loop (AdamW, linear warm-up and decay, batches shuffled by a
+seeded generator, each batch cut to its longest sentence). A custom ``loss_fn`` lets the
+distillation lab train with a teacher through the same loop. :func:`trained` returns a
+model trained with a given configuration, from the on-disk cache when it has been trained
+before (``$LLMEDU_CACHE``, default ``~/.cache/llmedu``); a missing or unreadable cache entry
+retrains, it never fails.
+
+Leaves out hyperparameter search (its own lab) and GPUs: everything runs on the CPU.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from llmedu import checks
+from llmedu.lab import data, models, tokenizer
+from llmedu.lab.scores import accuracy_f1
+
+if TYPE_CHECKING:
+    import torch
+
+Batch = dict[str, "torch.Tensor"]
+LossFn = Callable[["torch.Tensor", Batch], "torch.Tensor"]
+#: Bump when the format or meaning of cached models changes.
+CACHE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a model is trained. The defaults train the tiny BERT from scratch in seconds."""
+
+    epochs: int = 4
+    learning_rate: float = 1e-3
+    batch_size: int = 32
+    weight_decay: float = 0.01
+    warmup: float = 0.1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        checks.positive_int("epochs", self.epochs)
+        checks.positive_number("learning_rate", self.learning_rate)
+        checks.positive_int("batch_size", self.batch_size)
+        checks.nonnegative_int("seed", self.seed)
+        if not 0 <= self.weight_decay or not 0 <= self.warmup < 1:
+            raise ValueError("weight_decay must be >= 0 and warmup a fraction in [0, 1)")
+
+
+#: The labs' two standard models: the shape and training of the student and of the teacher.
+#: A 4-layer model from scratch needs a smaller learning rate than the tiny one (at 1e-3 it
+#: does not learn) and more epochs.
+STUDENT = ("tiny", TrainConfig())
+TEACHER = ("mini", TrainConfig(epochs=6, learning_rate=7e-4, batch_size=64))
+
+
+def _trim(batch: Batch) -> Batch:
+    """The batch cut to its longest sentence (padding beyond it changes nothing but time)."""
+    length = int(batch["attention_mask"].sum(dim=1).max())
+    return {k: (v[:, :length] if v.dim() == 2 else v) for k, v in batch.items()}
+
+
+def batches(encoded: Batch, batch_size: int, order: torch.Tensor | None = None) -> list[Batch]:
+    """``encoded`` cut into batches (in ``order`` if given), each trimmed to its longest sentence."""
+    import torch
+
+    n = len(encoded["labels"])
+    order = torch.arange(n) if order is None else order
+    return [_trim({k: v[order[i:i + batch_size]] for k, v in encoded.items()}) for i in range(0, n, batch_size)]
+
+
+def cross_entropy(logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+    """The usual classification loss."""
+    import torch.nn.functional as F
+
+    return F.cross_entropy(logits, batch["labels"])
+
+
+def logits_of(model: torch.nn.Module, encoded: Batch, batch_size: int = 256) -> torch.Tensor:
+    """The model's logits for every example of ``encoded``, in order, without gradients."""
+    import torch
+
+    model.eval()
+    with torch.inference_mode():
+        return torch.cat([model(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits
+                          for b in batches(encoded, batch_size)])
+
+
+def evaluate(model: torch.nn.Module, encoded: Batch, batch_size: int = 256) -> dict[str, float]:
+    """Accuracy and F1 of the positive class (label 1) on ``encoded``."""
+    predictions = logits_of(model, encoded, batch_size).argmax(dim=1)
+    return accuracy_f1(predictions.tolist(), encoded["labels"].tolist())
+
+
+def train(model: torch.nn.Module, train_data: Batch, config: TrainConfig = TrainConfig(),
+          validation: Batch | None = None, loss_fn: LossFn = cross_entropy,
+          progress: bool = True) -> list[dict[str, float]]:
+    """Train ``model`` in place; return one record per epoch (mean loss, validation accuracy).
+
+    The same model, data and ``config`` give the same weights in a fresh process on the same
+    CPU with the same thread count.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    n = len(train_data["labels"])
+    steps = config.epochs * -(-n // config.batch_size)
+    warmup = int(config.warmup * steps)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: (step + 1) / (warmup + 1) if step < warmup else max(0.0, (steps - step) / (steps - warmup)))
+    shuffle = torch.Generator().manual_seed(config.seed)
+    torch.manual_seed(config.seed)  # dropout
+    history = []
+    bar = tqdm(total=steps, disable=not progress, desc="training", unit="step")
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        losses = []
+        for batch in batches(train_data, config.batch_size, torch.randperm(n, generator=shuffle)):
+            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+            loss = loss_fn(logits, batch)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            losses.append(loss.item())
+            bar.update()
+        record = {"epoch": epoch, "train_loss": sum(losses) / len(losses)}
+        if validation is not None:
+            record["val_accuracy"] = evaluate(model, validation)["accuracy"]
+        bar.set_postfix({k: round(v, 3) for k, v in record.items() if k != "epoch"})
+        history.append(record)
+    bar.close()
+    model.eval()
+    return history
+
+
+def cache_dir() -> Path:
+    """Where trained models are kept: ``$LLMEDU_CACHE``, else ``~/.cache/llmedu``."""
+    return Path(os.environ.get("LLMEDU_CACHE") or Path.home() / ".cache" / "llmedu")
+
+
+def cache_key(shape: str | models.Shape, config: TrainConfig, vocab: list[str], splits: dict[str, list[data.Example]]) -> str:
+    """A name that changes whenever the shape, the training, the vocabulary or the data change."""
+    shape = models.SHAPES[shape] if isinstance(shape, str) else shape
+    content = json.dumps({"format": CACHE_FORMAT, "shape": asdict(shape), "config": asdict(config), "vocab": vocab,
+                          "data": [[e.text, e.label] for part in ("train", "validation") for e in splits[part]]})
+    return hashlib.sha256(content.encode()).hexdigest()[:20]
+
+
+@dataclass
+class Trained:
+    """A trained model with its tokenizer, data, training history and whether it came from the cache."""
+
+    model: torch.nn.Module
+    tokenizer: object
+    splits: dict[str, list[data.Example]]
+    encoded: dict[str, Batch]
+    history: list[dict[str, float]]
+    from_cache: bool
+
+
+def prepare_data(splits: dict[str, list[data.Example]] | None = None) -> tuple[object, dict[str, list[data.Example]], dict[str, Batch]]:
+    """The labs' tokenizer, the fixed split and its encoded tensors."""
+    tok = tokenizer.build_tokenizer()
+    splits = data.load_splits() if splits is None else splits
+    return tok, splits, {name: tokenizer.encode(tok, part) for name, part in splits.items()}
+
+
+def trained(shape: str | models.Shape = "tiny", config: TrainConfig = TrainConfig(),
+            progress: bool = True, use_cache: bool = True) -> Trained:
+    """A ``shape`` model trained on the fixed split with ``config``, from the cache if possible."""
+    import torch
+
+    tok, splits, encoded = prepare_data()
+    vocab = tokenizer.load_vocab()
+    model = models.build_model(shape, len(vocab), seed=config.seed)
+    folder = cache_dir() / f"{shape if isinstance(shape, str) else 'custom'}-{cache_key(shape, config, vocab, splits)}"
+    if use_cache:
+        try:
+            model.load_state_dict(torch.load(folder / "model.pt", weights_only=True))
+            history = json.loads((folder / "history.json").read_text(encoding="utf-8"))
+            return Trained(model.eval(), tok, splits, encoded, history, from_cache=True)
+        except Exception:  # a missing or damaged entry: train again
+            model = models.build_model(shape, len(vocab), seed=config.seed)
+    history = train(model, encoded["train"], config, validation=encoded["validation"], progress=progress)
+    if use_cache:
+        folder.mkdir(parents=True, exist_ok=True)
+        torch.save(model.state_dict(), folder / "model.pt")
+        (folder / "history.json").write_text(json.dumps(history), encoding="utf-8")
+    return Trained(model, tok, splits, encoded, history, from_cache=False)

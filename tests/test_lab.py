@@ -207,7 +207,7 @@ def test_comparison_shows_ratios_above_one_for_improvements() -> None:
     better = replace(base, name="b", size_bytes=1_000_000, parameters=500, nonzero_parameters=500)
     text = measure.compare(base, better)
     assert "4.00x" in text and "2.00x" in text and "MiB" in text
-    assert "original" in text and "optimized" in text
+    assert text.splitlines()[0].split() == ["a", "b", "ratio"]
     assert "a" in measure.table(base, better).splitlines()[0]
 
 

@@ -27,14 +27,18 @@ def majority_class(train: Sequence[Example], test: Sequence[Example]) -> dict[st
     return accuracy_f1([label] * len(test), [e.label for e in test])
 
 
-def tfidf_logistic_regression(train: Sequence[Example], test: Sequence[Example],
-                              ngrams: tuple[int, int] = (1, 2)) -> dict[str, float]:
-    """Accuracy and F1 of TF-IDF features (words and word pairs) with logistic regression."""
+def fit_tfidf(train: Sequence[Example], ngrams: tuple[int, int] = (1, 2)):
+    """A scikit-learn pipeline, TF-IDF of words and word pairs then logistic regression, fitted on ``train``."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
 
-    vectorizer = TfidfVectorizer(ngram_range=ngrams)
-    features = vectorizer.fit_transform([e.text for e in train])
-    model = LogisticRegression(max_iter=1000, random_state=0).fit(features, [e.label for e in train])
-    predictions = model.predict(vectorizer.transform([e.text for e in test])).tolist()
+    model = make_pipeline(TfidfVectorizer(ngram_range=ngrams), LogisticRegression(max_iter=1000, random_state=0))
+    return model.fit([e.text for e in train], [e.label for e in train])
+
+
+def tfidf_logistic_regression(train: Sequence[Example], test: Sequence[Example],
+                              ngrams: tuple[int, int] = (1, 2)) -> dict[str, float]:
+    """Accuracy and F1 on ``test`` of :func:`fit_tfidf` trained on ``train``."""
+    predictions = fit_tfidf(train, ngrams).predict([e.text for e in test]).tolist()
     return accuracy_f1(predictions, [e.label for e in test])

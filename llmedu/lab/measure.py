@@ -163,8 +163,12 @@ def ratio(original: float, optimized: float, higher_is_better: bool) -> float:
 
 
 def compare(original: Measurement, optimized: Measurement) -> str:
-    """Original / Optimized / Ratio, one row per metric; a ratio above 1 is better in every row."""
-    rows = [("", "original", "optimized", "ratio")]
+    """Original / optimized / ratio (columns named after the models), one row per metric.
+
+    A ratio above 1 means the optimized model is better in that row: smaller, faster, or more
+    accurate.
+    """
+    rows = [("", original.name, optimized.name, "ratio")]
     for label, field, higher in ROWS:
         a, b = getattr(original, field), getattr(optimized, field)
         spread = (original.latency_spread_s, optimized.latency_spread_s) if field == "latency_s" else (None, None)

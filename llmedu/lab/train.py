@@ -118,7 +118,7 @@ def train(model: torch.nn.Module, train_data: Batch, config: TrainConfig = Train
     shuffle = torch.Generator().manual_seed(config.seed)
     torch.manual_seed(config.seed)  # dropout
     history = []
-    bar = tqdm(total=steps, disable=not progress, desc="training", unit="step")
+    bar = tqdm(total=steps, disable=not progress, desc="training", unit="step", mininterval=2.0)
     for epoch in range(1, config.epochs + 1):
         model.train()
         losses = []

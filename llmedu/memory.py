@@ -9,8 +9,9 @@ function, named after where it comes from:
 * training model states: fp32 Adam and mixed-precision Adam, both 16 bytes per parameter
   (Rajbhandari et al. 2020, the ZeRO paper);
 * activations saved for the backward pass, per layer: the article's formula as printed
-  (14E + 4BSS), the sum of the parts the article itself lists (20E + 4BSS), and Korthikanti
-  et al. 2022 (:math:`sbh(34 + 5as/h)`); the article's logits terms and its peak.
+  (14E + 4BSS), the sum of the parts the article itself lists (20E + 4BSS), Korthikanti
+  et al. 2022 (:math:`sbh(34 + 5as/h)`, and the same accounting at any dtype), and a count
+  derived from the tensors a BERT layer really saves; the article's logits terms and its peak.
 
 Leaves out allocator fragmentation, framework workspaces, gradient checkpointing and
 parallelism; the memory lab measures what these formulas miss.
@@ -148,18 +149,62 @@ def activations_per_layer_article_parts(batch: int, seq_len: int, hidden: int) -
     return sum(article_activation_parts(batch, seq_len, hidden).values())
 
 
-def activations_per_layer_korthikanti(batch: int, seq_len: int, hidden: int, n_heads: int) -> int:
-    """Korthikanti et al. 2022, eq. 1: :math:`sbh(34 + 5as/h)` bytes per layer.
+def activations_per_layer_korthikanti(batch: int, seq_len: int, hidden: int, n_heads: int,
+                                      dtype: str = "fp16", mask_bytes: int = 1) -> int:
+    """Korthikanti et al. 2022, eq. 1: :math:`sbh(34 + 5as/h)` bytes per layer, at any dtype.
 
-    16-bit activations, no recomputation, no tensor or sequence parallelism; ``a`` is the
-    number of attention heads, so the attention-score term :math:`5as^2b` grows with the heads.
+    The paper counts 16-bit activations and 1-byte dropout masks, no recomputation, no tensor
+    or sequence parallelism; ``a`` is the number of attention heads, so the attention-score
+    term :math:`5as^2b` grows with the heads. Split into values and masks, the same accounting
+    at ``e`` bytes per value and ``m`` bytes per mask element is
+    :math:`e(16sbh + 2as^2b) + m(2sbh + as^2b)`; with ``e = 2, m = 1`` it is the paper's formula.
+    (On a CPU, PyTorch stores dropout masks in the activations' dtype: pass ``mask_bytes=4``
+    for fp32.)
 
     >>> activations_per_layer_korthikanti(batch=4, seq_len=128, hidden=768, n_heads=12)
     17301504
+    >>> activations_per_layer_korthikanti(4, 128, 768, 12, dtype="fp32", mask_bytes=4)
+    37748736
     """
     b, s, h = _bsh(batch, seq_len, hidden)
     a = checks.positive_int("n_heads", n_heads)
-    return 34 * s * b * h + 5 * a * s * s * b
+    e = _activation_bytes(dtype)
+    m = checks.positive_int("mask_bytes", mask_bytes)
+    return e * (16 * s * b * h + 2 * a * s * s * b) + m * (2 * s * b * h + a * s * s * b)
+
+
+def _activation_bytes(dtype: str) -> int:
+    size = units.bytes_per_param(dtype)
+    if size < 1:
+        raise ValueError(f"dtype must store activations in whole bytes (fp32, fp16, bf16, int8), got {dtype!r}")
+    return int(size)
+
+
+def activations_per_layer_bert(batch: int, seq_len: int, hidden: int, n_heads: int, d_ff: int | None = None,
+                               dtype: str = "fp32", mask_bytes: int | None = None) -> int:
+    """Bytes one BERT layer saves for backward, counted tensor by tensor (PyTorch, transformers).
+
+    Derived from the tensors autograd keeps for one ``BertLayer`` in training mode (the memory
+    lab lists them): the layer input (shared by Q, K and V), Q, K, V, the attention context,
+    two layer-norm inputs with their mean and reciprocal deviation (:math:`2sb` values each),
+    the input of the FFN, the GELU input and output (:math:`sbf` each), and per head the softmax
+    output and the dropped-out scores (:math:`as^2b` each), plus the dropout masks (two of
+    :math:`sbh` and one of :math:`as^2b`). With ``e`` bytes per value and ``m`` per mask element:
+
+    .. math:: e(8sbh + 2sbf + 2as^2b + 4sb) + m(2sbh + as^2b)
+
+    ``d_ff`` defaults to ``4 * hidden``; ``mask_bytes`` defaults to ``e`` (what PyTorch does on
+    a CPU; a GPU's fused dropout keeps 1-byte masks).
+
+    >>> activations_per_layer_bert(batch=4, seq_len=128, hidden=768, n_heads=12)
+    37756928
+    """
+    b, s, h = _bsh(batch, seq_len, hidden)
+    a = checks.positive_int("n_heads", n_heads)
+    f = 4 * h if d_ff is None else checks.positive_int("d_ff", d_ff)
+    e = _activation_bytes(dtype)
+    m = e if mask_bytes is None else checks.positive_int("mask_bytes", mask_bytes)
+    return e * (8 * s * b * h + 2 * s * b * f + 2 * a * s * s * b + 4 * s * b) + m * (2 * s * b * h + a * s * s * b)
 
 
 def logits_article(batch: int, seq_len: int, vocab_size: int) -> int:
@@ -191,6 +236,27 @@ def peak_article(n_params: int, n_layers: int, batch: int, seq_len: int, hidden:
     return (steady_state_article(n_params, batch, seq_len)
             + activations_article(n_layers, batch, seq_len, hidden, vocab_size)
             + 4 * batch * seq_len * vocab_size)
+
+
+def peak_training(n_params: int, activation_bytes: int, scheme: str = "fp32_adam") -> int:
+    r"""Peak of a steady-state training step with Adam, corrected: the larger of two moments.
+
+    During the forward pass the weights, the optimizer state and the activations are live,
+    but no gradients: the previous step's were freed by ``zero_grad``. At the end of the
+    backward pass the gradients are live and the activations freed. So the peak is
+    :math:`\max(M_\text{states} - M_\text{grads} + A,\; M_\text{states})`, not
+    :math:`M_\text{states} + A` (the article's ``16N + activations``). Leaves out temporaries
+    of the optimizer's own step, which the memory lab measures.
+
+    >>> peak_training(1_000_000, activation_bytes=10_000_000)   # 12 N + A
+    22000000
+    >>> peak_training(1_000_000, activation_bytes=1_000_000)    # 16 N: the gradients win
+    16000000
+    """
+    states = training_states(n_params, scheme)
+    total = sum(states.values())
+    gradients = sum(v for k, v in states.items() if "gradients" in k)
+    return max(total - gradients + checks.nonnegative_int("activation_bytes", activation_bytes), total)
 
 
 def report(params: ParamCount, batch: int = 1, seq_len: int | None = None, dtype: str = "fp32") -> dict[str, Any]:

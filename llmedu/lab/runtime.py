@@ -42,6 +42,8 @@ def setup(threads: int = THREADS, seed: int = 0) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    # tqdm warns (with a path that differs per machine) when ipywidgets is absent.
+    warnings.filterwarnings("ignore", message="IProgress not found")
     import torch
 
     torch.set_num_threads(checks.positive_int("threads", threads))

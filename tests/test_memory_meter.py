@@ -1,0 +1,70 @@
+"""The memory measurements of the labs, and the activation formulas held against them."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from transformers import BertConfig, BertModel
+
+from llmedu import memory
+from llmedu.lab.memory_meter import (LiveTensorMeter, saved_for_backward, saved_tensor_inventory,
+                                     training_step_timeline)
+
+
+def bert_layer(hidden: int, heads: int, ffn: int) -> torch.nn.Module:
+    torch.manual_seed(0)
+    config = BertConfig(hidden_size=hidden, num_attention_heads=heads, intermediate_size=ffn, num_hidden_layers=1)
+    return BertModel(config, add_pooling_layer=False).encoder.layer[0].train()
+
+
+def run_layer(layer: torch.nn.Module, batch: int, seq: int) -> torch.Tensor:
+    x = torch.randn(batch, seq, layer.attention.self.query.in_features, requires_grad=True)
+    out = layer(x)
+    return out[0] if isinstance(out, tuple) else out
+
+
+@pytest.mark.parametrize("hidden,heads,ffn,batch,seq", [(64, 2, 256, 2, 16), (96, 3, 200, 3, 40), (128, 8, 512, 1, 64)])
+def test_derived_formula_equals_what_a_bert_layer_saves(hidden: int, heads: int, ffn: int, batch: int, seq: int) -> None:
+    layer = bert_layer(hidden, heads, ffn)
+    measured, out = saved_for_backward(lambda: run_layer(layer, batch, seq), exclude=layer)
+    assert measured == memory.activations_per_layer_bert(batch, seq, hidden, heads, ffn, dtype="fp32")
+    assert measured == sum(row["bytes"] for row in saved_tensor_inventory(out, exclude=layer))
+    if ffn == 4 * hidden:  # Korthikanti et al. assume the usual FFN width
+        korthikanti = memory.activations_per_layer_korthikanti(batch, seq, hidden, heads, dtype="fp32", mask_bytes=4)
+        assert abs(korthikanti / measured - 1) < 0.15
+    assert memory.activations_per_layer_article(batch, seq, hidden) < 0.5 * measured
+
+
+def test_korthikanti_at_16_bits_is_the_published_formula() -> None:
+    b, s, h, a = 3, 50, 64, 4
+    assert memory.activations_per_layer_korthikanti(b, s, h, a) == 34 * s * b * h + 5 * a * s * s * b
+    with pytest.raises(ValueError, match="dtype"):
+        memory.activations_per_layer_korthikanti(b, s, h, a, dtype="int4")
+
+
+def test_training_step_timeline_of_a_linear_model_computed_by_hand() -> None:
+    torch.manual_seed(0)
+    model = torch.nn.Linear(1000, 1000)
+    n = 1000 * 1000 + 1000
+    x = torch.randn(10, 1000)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    first, second = training_step_timeline(model, lambda m: m(x).sum(), optimizer, steps=2)
+    assert first["weights"] == 4 * n and first["optimizer_state_before"] == 0
+    assert first["after_backward"] == 8 * n              # weights and gradients (the loss was deleted)
+    assert second["after_step"] >= 16 * n               # weights, gradients, Adam's two moments
+    assert second["after_zero_grad"] == 12 * n + 8      # gradients freed; Adam's step counters stay
+    assert second["peak"] >= second["after_step"]
+
+
+def test_meter_does_not_count_views_or_tensors_made_before() -> None:
+    weight = torch.ones(100, 100)
+    with LiveTensorMeter() as meter:
+        view = weight.t()
+        copy = view.contiguous()
+    assert meter.peak == 100 * 100 * 4 and meter.current == 100 * 100 * 4
+    del view, copy
+
+
+def test_corrected_peak_is_never_above_the_article_peak() -> None:
+    for n, act in [(10**6, 10**5), (10**6, 10**8), (12345, 0)]:
+        assert memory.peak_training(n, act) <= 16 * n + act

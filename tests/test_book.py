@@ -79,13 +79,18 @@ def content_pages(site: Path) -> list[Path]:
 
 # --- the sources ------------------------------------------------------------------------------
 
-def test_language_trees_have_the_same_pages() -> None:
-    trees = {lang: sorted(p.relative_to(ROOT / "book" / lang).as_posix()
-                          for p in (ROOT / "book" / lang).rglob("*") if p.suffix in (".md", ".ipynb"))
+def test_translations_use_the_english_file_names() -> None:
+    """Every translated page has an English original of the same name, and every tree a landing page.
+
+    (That every English page is translated is checked by the translation tests; until then the
+    switcher leads to the language's landing page.)
+    """
+    trees = {lang: {p.relative_to(ROOT / "book" / lang).as_posix()
+                    for p in (ROOT / "book" / lang).rglob("*") if p.suffix in (".md", ".ipynb")}
              for lang in LANGS}
-    assert trees["en"], "book/en has no pages"
-    for lang in LANGS[1:]:
-        assert trees[lang] == trees["en"], f"book/{lang} differs from book/en"
+    for lang in LANGS:
+        assert "index.md" in trees[lang], f"book/{lang} has no landing page"
+        assert trees[lang] <= trees["en"], f"book/{lang} has pages without an English original"
 
 
 def code_cells(path: Path) -> list[str]:
@@ -98,7 +103,8 @@ def test_code_cells_are_the_same_in_every_language() -> None:
         name = page.relative_to(ROOT / "book" / "en")
         english = code_cells(page)
         for lang in LANGS[1:]:
-            assert code_cells(ROOT / "book" / lang / name) == english, f"code cells of book/{lang}/{name}"
+            if (ROOT / "book" / lang / name).exists():
+                assert code_cells(ROOT / "book" / lang / name) == english, f"code cells of book/{lang}/{name}"
 
 
 def test_every_lab_is_in_the_table_of_contents() -> None:
@@ -206,3 +212,22 @@ def test_internal_links_and_anchors_resolve(site: Path) -> None:
             elif fragment and target.suffix == ".html" and not _soup(target).find(id=fragment):
                 broken.append((page.relative_to(site), href))
     assert not broken, broken
+
+
+def test_parameters_chapter_shows_the_corrected_values(site: Path) -> None:
+    """The chapter arrives at the corrected values of the article's claims by its own code."""
+    from llmedu import memory, params, results
+
+    text = _soup(site / "book" / "en" / "parameters-and-memory.html").get_text(" ")
+    example = params.article_formula(vocab_size=50_000, d_model=768, n_layers=12)
+    gpt3 = params.from_config(params.preset("gpt3-175b"))
+    expected = [f"{example.ffn:,}", f"{example.total:,}", f"{gpt3.total:,}", f"{gpt3.layer_total:,}",
+                f"{params.from_config(params.preset('distilbert')).total:,}",
+                f"{int(memory.weights_bytes(example.total, 'fp32')):,}"]
+    for value in expected:
+        assert value in text, value
+    points = results.read("memory")["layer"]["points"]
+    factor = max(p["measured"] / p["article_printed"] for p in points)
+    assert f"{factor:.1f} times too low" in " ".join(text.split())
+    flat = " ".join(text.split())
+    assert "The difference is zero for every model" in flat and "{glue" not in flat

@@ -68,6 +68,21 @@ def fraction(name: str, value: object) -> float:
     return number
 
 
+def share(name: str, value: object) -> float:
+    """Return ``value`` as a float if 0 <= value < 1 (a share that may be zero), else raise ``ValueError``.
+
+    >>> share("sparsity", 0)
+    0.0
+    >>> share("sparsity", 1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: sparsity must be a share from 0 (inclusive) to 1 (exclusive), got 1.0
+    """
+    if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= value < 1:
+        raise ValueError(f"{name} must be a share from 0 (inclusive) to 1 (exclusive), got {value!r}")
+    return float(value)
+
+
 def choice(name: str, value: object, allowed: Iterable[str]) -> str:
     """Return ``value`` if it is one of ``allowed``, else raise ``ValueError`` listing them.
 

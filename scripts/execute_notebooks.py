@@ -2,8 +2,8 @@
 
 Usage: .venv/bin/python scripts/execute_notebooks.py [notebooks/NAME.ipynb ...]
 (default: every notebook in notebooks/). Runs each in its own folder with the 'python3'
-kernel of the current environment and merges consecutive stream outputs, as nbval compares
-them. It does not decide what is stable: cells with wall-clock output carry the
+kernel of the current environment, with torch's portable CPU kernels (as the tests run them,
+see llmedu.lab.runtime), and merges consecutive stream outputs, as nbval compares them. It does not decide what is stable: cells with wall-clock output carry the
 'nbval-ignore-output' tag.
 """
 
@@ -14,6 +14,8 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+from llmedu.lab.runtime import use_portable_kernels
 
 
 def merge_streams(outputs: list) -> list:
@@ -38,6 +40,7 @@ def execute(path: Path) -> None:
 
 
 if __name__ == "__main__":
+    use_portable_kernels()
     paths = [Path(p) for p in sys.argv[1:]] or sorted(Path("notebooks").glob("*.ipynb"))
     for notebook in paths:
         execute(notebook)

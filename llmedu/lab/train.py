@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 Batch = dict[str, "torch.Tensor"]
 LossFn = Callable[["torch.Tensor", Batch], "torch.Tensor"]
 #: Bump when the format or meaning of cached models changes.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: trained with runtime.PORTABLE_ENV
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,18 @@
 """llmedu: the arithmetic and the labs of the book "Smaller and faster language models".
 
 The arithmetic modules (:mod:`~llmedu.units`, :mod:`~llmedu.params`, :mod:`~llmedu.memory`,
-:mod:`~llmedu.scaling`) are pure Python and import neither torch nor transformers; the
-command line (``python -m llmedu``) is :mod:`~llmedu.cli`.
+:mod:`~llmedu.scaling`, :mod:`~llmedu.compression`) are pure Python and import neither torch nor
+transformers; the command line (``python -m llmedu``) is :mod:`~llmedu.cli`.
+
+Importing the package raises the level of two loggers to ERROR, and nothing else: where torchao
+is installed (as in the book's environment), transformers imports it when a model is built, and
+it logs warnings about its CUDA libraries and its pytree registrations that say nothing about
+the reader's code (and would differ from machine to machine in a lab's output).
 """
+
+import logging
+
+for _noisy in ("torchao", "torch.utils._pytree"):
+    logging.getLogger(_noisy).setLevel(logging.ERROR)
 
 __version__ = "0.1.0"

@@ -1,9 +1,10 @@
-"""Arithmetic of compressed weights: sparse storage, and what structured pruning removes.
+"""Arithmetic of compressed weights: sparse storage, quantized storage, and what pruning removes.
 
 Covers the bytes of a matrix stored in CSR format (:func:`csr_bytes`), the sparsity above which
-CSR is smaller than the dense matrix (:func:`csr_break_even`), and the parameters that go with
-one attention head (:func:`head_parameters`) or one FFN neuron (:func:`ffn_neuron_parameters`)
-of a BERT-style layer. The pruning chapter holds each of them against a measurement.
+CSR is smaller than the dense matrix (:func:`csr_break_even`), the bytes of weights quantized to
+a few bits with a scale per group (:func:`quantized_bytes`), and the parameters that go with one
+attention head (:func:`head_parameters`) or one FFN neuron (:func:`ffn_neuron_parameters`) of a
+BERT-style layer. The pruning and quantization chapters hold each of them against a measurement.
 
 Pure arithmetic, no torch. Leaves out the container's overhead (``torch.save`` adds a few
 hundred bytes per tensor) and formats other than CSR (COO, block-sparse, 2:4).
@@ -75,3 +76,23 @@ def ffn_neuron_parameters(d_model: int) -> int:
     513
     """
     return 2 * checks.positive_int("d_model", d_model) + 1
+
+
+def quantized_bytes(n_weights: int, bits: int, group_size: int, scale_bytes: float = 2, zero_point_bytes: float = 0) -> float:
+    r"""Bytes of ``n_weights`` weights stored in ``bits`` bits, with one scale (and zero point) per group.
+
+    .. math:: B = \frac{n\,b}{8} + \frac{n}{g}\,(b_s + b_z)
+
+    ``group_size`` is the number of weights that share a scale: a whole row for per-channel
+    int8, often 32 to 128 for int4. Quantization chapter.
+
+    >>> quantized_bytes(4096 * 4096, bits=4, group_size=128)   # int4, an fp16 scale per 128 weights
+    8650752.0
+    """
+    n = checks.positive_int("n_weights", n_weights)
+    bits = checks.positive_int("bits", bits)
+    group = checks.positive_int("group_size", group_size)
+    if n % group:
+        raise ValueError(f"group_size ({group}) must divide n_weights ({n})")
+    zero = 0.0 if zero_point_bytes == 0 else checks.positive_number("zero_point_bytes", zero_point_bytes)
+    return n * bits / 8 + n // group * (checks.positive_number("scale_bytes", scale_bytes) + zero)

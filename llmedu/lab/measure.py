@@ -62,8 +62,9 @@ def serialized_size(model: torch.nn.Module) -> int:
     return buffer.getbuffer().nbytes
 
 
-def _forward(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
-    return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+def _forward(model: torch.nn.Module, batch: Batch) -> object:
+    """One forward pass (a classifier or a bare encoder: its output is not used)."""
+    return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
 
 
 def latency(model: torch.nn.Module, batch: Batch, repeats: int = 30, warmup: int = 5) -> tuple[float, float]:

@@ -1,0 +1,201 @@
+"""Quantizing the labs' models: the arithmetic by hand, dynamic int8 on the CPU, and fake quantization.
+
+:func:`quantize` and :func:`dequantize` are the whole idea in a few lines: map floats to
+integers with a scale (and, asymmetric, a zero point), per tensor or per output channel, and
+back. :func:`fake_quantize` does both in one step with a straight-through gradient, which is
+what quantization-aware training (:func:`attach_fake_quantization`) trains through.
+
+:func:`dynamic_int8` is PyTorch's dynamic int8 quantization of every ``Linear`` layer (weights
+stored in int8, activations quantized on the fly per batch), whose fbgemm kernels are fast on
+x86 CPUs. It lives in ``torch.ao.quantization``, which torch 2.13 deprecates in favour of
+torchao; torchao's CPU kernels are slow in eager mode, so the labs use both and say which is
+which. :func:`linear_weight_bytes` measures what the weights take in either form.
+
+For the pretrained MiniLM, :func:`sentence_embeddings` (mean pooling, as sentence-transformers
+does) and :func:`quantize_role` (dynamic int8 for the Linear layers of one role only) show how far
+quantization moves the outputs and which layers move them.
+
+Leaves out static quantization (calibrated activations; the article's path), GPU kernels and
+formats below 8 bits other than by fake quantization.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import warnings
+
+import torch
+from torch.nn.utils import parametrize
+
+from llmedu import checks
+from llmedu.lab.pruning import ROLES, encoder_linears
+
+
+def _limits(bits: int, symmetric: bool) -> tuple[int, int]:
+    bits = checks.positive_int("bits", bits)
+    if not 2 <= bits <= 16:
+        raise ValueError(f"bits must be between 2 and 16, got {bits}")
+    return (-(2 ** (bits - 1)) + 1, 2 ** (bits - 1) - 1) if symmetric else (0, 2 ** bits - 1)
+
+
+def quantize(x: torch.Tensor, bits: int = 8, symmetric: bool = True,
+             per_channel: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""Integers, scale and zero point of ``x``: :math:`q = \operatorname{clamp}(\operatorname{round}(x / s) + z)`.
+
+    Symmetric: :math:`s = \max|x| / (2^{b-1} - 1)`, :math:`z = 0`, integers in
+    :math:`[-(2^{b-1} - 1), 2^{b-1} - 1]`. Asymmetric: :math:`s = (\max x - \min x) / (2^b - 1)`,
+    :math:`z = \operatorname{round}(-\min x / s)`, integers in :math:`[0, 2^b - 1]`. Per channel:
+    one scale (and zero point) per row of ``x`` (per output of a Linear layer). Quantization chapter.
+
+    >>> q, scale, zero = quantize(torch.tensor([-1.0, 0.0, 0.5, 1.27]))
+    >>> q.tolist(), round(float(scale), 4), int(zero)
+    ([-100, 0, 50, 127], 0.01, 0)
+    """
+    low, high = _limits(bits, symmetric)
+    x = x.detach().float()
+    dims = tuple(range(1, x.dim())) if per_channel else tuple(range(x.dim()))
+    if per_channel and x.dim() < 2:
+        raise ValueError("per_channel needs a tensor with at least 2 dimensions (one scale per row)")
+    if symmetric:
+        scale = x.abs().amax(dim=dims, keepdim=True) / high
+        zero = torch.zeros_like(scale)
+    else:
+        low_x = x.amin(dim=dims, keepdim=True).clamp(max=0)
+        high_x = x.amax(dim=dims, keepdim=True).clamp(min=0)
+        scale = (high_x - low_x) / (high - low)
+        zero = torch.round(-low_x / scale.clamp(min=torch.finfo(torch.float32).tiny))
+    scale = scale.clamp(min=torch.finfo(torch.float32).tiny)  # an all-zero row: any scale will do
+    q = torch.clamp(torch.round(x / scale) + zero, low, high)
+    return q.to(torch.int32), scale, zero
+
+
+def dequantize(q: torch.Tensor, scale: torch.Tensor, zero: torch.Tensor) -> torch.Tensor:
+    r"""Floats back from integers: :math:`\hat x = s\,(q - z)`.
+
+    >>> dequantize(*quantize(torch.tensor([-1.0, 0.0, 0.5, 1.27]))).tolist()
+    [-1.0, 0.0, 0.5, 1.2699999809265137]
+    """
+    return scale * (q.float() - zero)
+
+
+def quantization_error(x: torch.Tensor, bits: int = 8, symmetric: bool = True, per_channel: bool = False) -> dict[str, float]:
+    """How far the round trip :func:`quantize` then :func:`dequantize` moves ``x``.
+
+    ``max_abs``: the largest error of one entry; ``relative``: the Frobenius norm of the error
+    over that of ``x``; ``scale``: the largest scale (the size of one integer step).
+    """
+    q, scale, zero = quantize(x, bits, symmetric, per_channel)
+    error = dequantize(q, scale, zero) - x.detach().float()
+    return {"max_abs": float(error.abs().max()), "relative": float(error.norm() / x.detach().float().norm()),
+            "scale": float(scale.max())}
+
+
+def fake_quantize(x: torch.Tensor, bits: int = 8, symmetric: bool = True, per_channel: bool = True) -> torch.Tensor:
+    """``x`` quantized and dequantized in the forward pass; in the backward pass, the identity.
+
+    The straight-through estimator: ``x + (round_trip(x) - x).detach()`` has the value of the
+    round trip and the gradient of ``x``, so training can move weights across rounding steps.
+    """
+    return x + (dequantize(*quantize(x, bits, symmetric, per_channel)) - x).detach()
+
+
+class FakeQuantization(torch.nn.Module):
+    """A parametrization that replaces a weight by its fake-quantized value (per channel)."""
+
+    def __init__(self, bits: int) -> None:
+        super().__init__()
+        _limits(bits, True)
+        self.bits = bits
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        return fake_quantize(weight, self.bits, symmetric=True, per_channel=True)
+
+
+def attach_fake_quantization(model: torch.nn.Module, bits: int) -> torch.nn.Module:
+    """Make every encoder Linear weight of ``model`` behave as a ``bits``-bit weight, in place.
+
+    Evaluated as it is, this is post-training quantization (PTQ) of the weights; trained, it is
+    quantization-aware training (QAT): the float weights learn to sit well on the integer grid.
+    """
+    for _, module in encoder_linears(model):
+        parametrize.register_parametrization(module, "weight", FakeQuantization(bits))
+    return model
+
+
+def dynamic_int8(model: torch.nn.Module, per_channel: bool = False, only: set[str] | None = None) -> torch.nn.Module:
+    """A copy of ``model`` with its Linear layers (or the named ones in ``only``) in dynamic int8.
+
+    Weights are stored as int8 with one scale per tensor (or per output channel); each batch's
+    activations are quantized on the fly. Uses ``torch.ao.quantization.quantize_dynamic`` (fbgemm
+    kernels on x86), whose deprecation warnings this call silences: the labs say so in words.
+    """
+    from torch.ao.quantization import default_dynamic_qconfig, per_channel_dynamic_qconfig, quantize_dynamic
+
+    qconfig = per_channel_dynamic_qconfig if per_channel else default_dynamic_qconfig
+    spec = {name: qconfig for name in only} if only is not None else {torch.nn.Linear: qconfig}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        return quantize_dynamic(model, spec, inplace=False)
+
+
+def torchao_int8(model: torch.nn.Module, weight_only: bool = False) -> torch.nn.Module:
+    """A copy of ``model`` quantized by torchao's ``quantize_``: int8 weights, and int8 activations unless ``weight_only``.
+
+    Needs the ``torchao`` package (in the book's environment; ``pip install torchao`` elsewhere).
+    On a CPU in eager mode its int8 matrix products have no fused kernel: it is accurate, not fast.
+    """
+    try:
+        from torchao.quantization import Int8DynamicActivationInt8WeightConfig, Int8WeightOnlyConfig, quantize_
+    except ImportError as error:
+        raise ModuleNotFoundError("torchao's int8 configurations need the torchao package: pip install torchao") from error
+    model = copy.deepcopy(model)
+    quantize_(model, Int8WeightOnlyConfig() if weight_only else Int8DynamicActivationInt8WeightConfig())
+    return model
+
+
+def linear_weight_bytes(model: torch.nn.Module) -> int:
+    """Bytes of the weight matrices of ``model``'s Linear layers, float or dynamically quantized.
+
+    For a quantized layer: its int8 entries plus its scales and zero points (8 bytes and 4 or
+    8 bytes each, as PyTorch stores them). Biases are left out (they stay in float).
+    """
+    total = 0
+    for module in model.modules():
+        if isinstance(module, torch.nn.Linear):
+            total += module.weight.nelement() * module.weight.element_size()
+        elif callable(getattr(module, "weight", None)) and hasattr(module, "_packed_params"):
+            weight = module.weight()
+            total += weight.int_repr().nbytes
+            if weight.qscheme() in (torch.per_channel_affine, torch.per_channel_symmetric):
+                total += weight.q_per_channel_scales().nbytes + weight.q_per_channel_zero_points().nbytes
+            else:
+                total += 8 + 8  # one float64 scale and one int64 zero point
+    return total
+
+
+def sentence_embeddings(encoder: torch.nn.Module, batch: dict[str, torch.Tensor], batch_size: int = 32) -> torch.Tensor:
+    """Mean of the last hidden states over each sentence's real tokens (sentence-transformers' pooling)."""
+    checks.positive_int("batch_size", batch_size)
+    outputs = []
+    with torch.inference_mode():
+        for start in range(0, len(batch["input_ids"]), batch_size):
+            part = {k: v[start:start + batch_size] for k, v in batch.items()}
+            hidden = encoder(**part).last_hidden_state
+            mask = part["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            outputs.append((hidden * mask).sum(dim=1) / mask.sum(dim=1))
+    return torch.cat(outputs).float()
+
+
+def role_names(model: torch.nn.Module, role: str) -> set[str]:
+    """Module names of the Linear layers that play ``role`` (a value of :data:`ROLES`) in every layer."""
+    checks.choice("role", role, ROLES.values())
+    suffix = next(k for k, v in ROLES.items() if v == role)
+    pattern = re.compile(rf"(?:.*\.)?layer\.\d+\.{re.escape(suffix)}")
+    return {name for name, module in model.named_modules() if isinstance(module, torch.nn.Linear) and pattern.fullmatch(name)}
+
+
+def quantize_role(model: torch.nn.Module, role: str, per_channel: bool = False) -> torch.nn.Module:
+    """A copy of ``model`` with only the Linear layers of one role (for example ``"FFN out"``) in dynamic int8."""
+    return dynamic_int8(model, per_channel=per_channel, only=role_names(model, role))

@@ -1,0 +1,68 @@
+"""Latency ratios of the book's optimizations on this machine: pruning and quantization.
+
+Usage: .venv/bin/python scripts/benchmark.py [--repeats N]
+
+Prints, for a batch of 32 test reviews on the labs' 2 threads, the median latency (and the
+interquartile range) of each optimized model beside the model it came from, and their ratio
+(above 1: faster). Uses the trained models of the labs' cache (it trains them first if the cache
+is empty, about a minute and a half) and the pretrained MiniLM. The tests never time anything:
+timings belong here and in the labs, where a person reads them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from llmedu.lab.runtime import use_portable_kernels  # noqa: E402  (no torch import)
+
+use_portable_kernels()
+
+from llmedu.lab import data, measure, models, pruning, quantization, runtime, train  # noqa: E402
+
+
+def row(label: str, base: tuple[float, float], other: tuple[float, float]) -> str:
+    return (f"{label:44} {base[0] * 1e3:8.2f} ms ± {base[1] * 1e3:5.2f}  ->  {other[0] * 1e3:8.2f} ms ± {other[1] * 1e3:5.2f}"
+            f"   {base[0] / other[0]:5.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=30, help="timed runs per model (default 30)")
+    repeats = parser.parse_args().repeats
+    if repeats < 2:
+        parser.error(f"--repeats must be at least 2, got {repeats}")
+    runtime.setup()
+    student = train.trained(*train.STUDENT, progress=False)
+    teacher = train.trained(*train.TEACHER, progress=False)
+    batch = measure.timing_batch(student.encoded["test"], size=32)
+
+    def time_of(model: object, on: dict = batch) -> tuple[float, float]:
+        return measure.latency(model, on, repeats=repeats)
+
+    print(f"batch of 32 reviews, {repeats} timed runs, median ± interquartile range, ratio = speed-up\n")
+    dense = time_of(student.model)
+    masked = pruning.magnitude_prune(copy.deepcopy(student.model), 0.9)
+    print(row("student: 90% global pruning, masks attached", dense, time_of(masked)))
+    print(row("student: 90% global pruning, prune.remove", dense, time_of(pruning.make_permanent(masked))))
+    print(row("student: dynamic int8", dense, time_of(quantization.dynamic_int8(student.model))))
+    teacher_time = time_of(teacher.model)
+    importance = pruning.head_importance(teacher.model, teacher.encoded["validation"])
+    heads = pruning.remove_heads(copy.deepcopy(teacher.model), pruning.least_important_heads(importance, 12))
+    print(row("teacher: 12 of 16 heads removed", teacher_time, time_of(heads)))
+    ffn = pruning.remove_ffn_neurons(copy.deepcopy(teacher.model), 0.75)
+    print(row("teacher: 75% of FFN neurons removed", teacher_time, time_of(ffn)))
+    encoder, tokenizer = models.load_minilm()
+    int8 = quantization.dynamic_int8(encoder)
+    texts = [e.text for e in data.load_splits()["test"]]
+    for size in (1, 8, 32):
+        sentences = tokenizer(texts[:size], padding=True, return_tensors="pt")
+        print(row(f"MiniLM, batch {size}: dynamic int8", time_of(encoder, sentences), time_of(int8, sentences)))
+
+
+if __name__ == "__main__":
+    main()

@@ -44,8 +44,9 @@ def quantize(x: torch.Tensor, bits: int = 8, symmetric: bool = True,
     r"""Integers, scale and zero point of ``x``: :math:`q = \operatorname{clamp}(\operatorname{round}(x / s) + z)`.
 
     Symmetric: :math:`s = \max|x| / (2^{b-1} - 1)`, :math:`z = 0`, integers in
-    :math:`[-(2^{b-1} - 1), 2^{b-1} - 1]`. Asymmetric: :math:`s = (\max x - \min x) / (2^b - 1)`,
-    :math:`z = \operatorname{round}(-\min x / s)`, integers in :math:`[0, 2^b - 1]`. Per channel:
+    :math:`[-(2^{b-1} - 1), 2^{b-1} - 1]`. Asymmetric: the range widened to contain 0,
+    :math:`s = (\max(x, 0) - \min(x, 0)) / (2^b - 1)`, :math:`z = \operatorname{round}(-\min(x, 0) / s)`,
+    integers in :math:`[0, 2^b - 1]`, so that 0 is represented exactly. Per channel:
     one scale (and zero point) per row of ``x`` (per output of a Linear layer). Quantization chapter.
 
     >>> q, scale, zero = quantize(torch.tensor([-1.0, 0.0, 0.5, 1.27]))
@@ -153,6 +154,30 @@ def torchao_int8(model: torch.nn.Module, weight_only: bool = False) -> torch.nn.
     model = copy.deepcopy(model)
     quantize_(model, Int8WeightOnlyConfig() if weight_only else Int8DynamicActivationInt8WeightConfig())
     return model
+
+
+def round_trip_weights(model: torch.nn.Module, names: set[str], bits: int = 8, per_channel: bool = False) -> torch.nn.Module:
+    """A copy of ``model`` whose named Linear layers have their weights replaced by the int8 round trip.
+
+    The activations stay in float: this isolates the error that quantizing the weights causes
+    from the error of quantizing the activations (which dynamic quantization adds).
+    """
+    model = copy.deepcopy(model)
+    with torch.no_grad():
+        for name in names:
+            layer = model.get_submodule(name)
+            layer.weight.copy_(dequantize(*quantize(layer.weight, bits, symmetric=True, per_channel=per_channel)))
+    return model
+
+
+def peak_ratio(x: torch.Tensor) -> float:
+    """How far the largest magnitude in ``x`` lies above the typical one: ``max|x| / median|x|``.
+
+    >>> peak_ratio(torch.tensor([1.0, -1.0, 2.0, 50.0]))
+    50.0
+    """
+    magnitude = x.detach().abs().flatten().float()
+    return float(magnitude.max() / magnitude.median())
 
 
 def linear_weight_bytes(model: torch.nn.Module) -> int:

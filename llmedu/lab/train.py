@@ -60,10 +60,14 @@ STUDENT = ("tiny", TrainConfig())
 TEACHER = ("mini", TrainConfig(epochs=6, learning_rate=7e-4, batch_size=64))
 
 
+#: The tensors of a batch that run along the sentence (the others, labels or a teacher's logits, do not).
+SEQUENCE_KEYS = ("input_ids", "attention_mask", "token_type_ids")
+
+
 def _trim(batch: Batch) -> Batch:
     """The batch cut to its longest sentence (padding beyond it changes nothing but time)."""
     length = int(batch["attention_mask"].sum(dim=1).max())
-    return {k: (v[:, :length] if v.dim() == 2 else v) for k, v in batch.items()}
+    return {k: (v[:, :length] if k in SEQUENCE_KEYS else v) for k, v in batch.items()}
 
 
 def batches(encoded: Batch, batch_size: int, order: torch.Tensor | None = None) -> list[Batch]:

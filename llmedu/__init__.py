@@ -1,7 +1,7 @@
 """llmedu: the arithmetic and the labs of the book "Smaller and faster language models".
 
 The arithmetic modules (:mod:`~llmedu.units`, :mod:`~llmedu.params`, :mod:`~llmedu.memory`,
-:mod:`~llmedu.scaling`, :mod:`~llmedu.compression`) are pure Python and import neither torch nor
+:mod:`~llmedu.scaling`, :mod:`~llmedu.compression`, :mod:`~llmedu.tradeoffs`) are pure Python and import neither torch nor
 transformers; the command line (``python -m llmedu``) is :mod:`~llmedu.cli`.
 
 Importing the package raises the level of two loggers to ERROR, and nothing else: where torchao

@@ -54,8 +54,8 @@ class TrainConfig:
 
 
 #: The labs' two standard models: the shape and training of the student and of the teacher.
-#: A 4-layer model from scratch needs a smaller learning rate than the tiny one (at 1e-3 it
-#: does not learn) and more epochs.
+#: The 4-layer teacher of width 256, from scratch, needs a smaller learning rate than the tiny
+#: one (at 1e-3 it did not learn) and more epochs.
 STUDENT = ("tiny", TrainConfig())
 TEACHER = ("mini", TrainConfig(epochs=6, learning_rate=7e-4, batch_size=64))
 

@@ -17,11 +17,12 @@ from __future__ import annotations
 import io
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
-from llmedu import checks, units
+from llmedu import checks, fmt, units
 from llmedu.lab.memory_meter import LiveTensorMeter
 from llmedu.lab.train import Batch, batches, evaluate
 
@@ -67,18 +68,24 @@ def _forward(model: torch.nn.Module, batch: Batch) -> object:
     return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
 
 
+def call_times(call: Callable[[], object], repeats: int = 30, warmup: int = 5) -> list[float]:
+    """Seconds of each of ``repeats`` calls of ``call``, after ``warmup`` calls that are not timed."""
+    checks.positive_int("repeats", repeats)
+    for _ in range(checks.nonnegative_int("warmup", warmup)):
+        call()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return times
+
+
 def latency(model: torch.nn.Module, batch: Batch, repeats: int = 30, warmup: int = 5) -> tuple[float, float]:
     """Median seconds per forward pass of ``batch`` and the interquartile range, without gradients."""
-    checks.positive_int("repeats", repeats)
-    checks.nonnegative_int("warmup", warmup)
     model.eval()
-    times = []
     with torch.inference_mode():
-        for i in range(warmup + repeats):
-            start = time.perf_counter()
-            _forward(model, batch)
-            if i >= warmup:
-                times.append(time.perf_counter() - start)
+        times = call_times(lambda: _forward(model, batch), repeats, warmup)
     quartiles = statistics.quantiles(times, n=4) if len(times) > 1 else [times[0]] * 3
     return statistics.median(times), quartiles[2] - quartiles[0]
 
@@ -133,13 +140,6 @@ def _show(field: str, value: float, spread: float | None = None) -> str:
     return f"{int(value):,}"
 
 
-def _render(rows: list[tuple[str, ...]]) -> str:
-    """Rows as aligned text columns: the first left-aligned, the others right-aligned."""
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths)))
-                     for r in rows)
-
-
 def table(*measurements: Measurement) -> str:
     """The measurements side by side, one column per model (latency spread: interquartile range)."""
     if not measurements:
@@ -148,7 +148,7 @@ def table(*measurements: Measurement) -> str:
     for label, field, _ in ROWS:
         rows.append((label, *(_show(field, getattr(m, field), m.latency_spread_s if field == "latency_s" else None)
                                for m in measurements)))
-    return _render(rows)
+    return fmt.table(rows)
 
 
 def ratio(original: float, optimized: float, higher_is_better: bool) -> float:
@@ -174,4 +174,4 @@ def compare(original: Measurement, optimized: Measurement) -> str:
         a, b = getattr(original, field), getattr(optimized, field)
         spread = (original.latency_spread_s, optimized.latency_spread_s) if field == "latency_s" else (None, None)
         rows.append((label, _show(field, a, spread[0]), _show(field, b, spread[1]), f"{ratio(a, b, higher):.2f}x"))
-    return _render(rows)
+    return fmt.table(rows)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import io
 import re
 import statistics
-import time
 import warnings
 from collections.abc import Iterable
 
@@ -33,7 +32,8 @@ import torch.nn.functional as F
 from torch.nn.utils import prune
 
 from llmedu import checks
-from llmedu.lab.train import Batch, batches, evaluate
+from llmedu.lab import measure
+from llmedu.lab.train import Batch, evaluate, logits_of
 
 METHODS = ("global", "layer")
 #: What each Linear layer of a BERT layer does, in the order the layer applies them.
@@ -167,32 +167,14 @@ def matmul_times(weight: torch.Tensor, inputs: torch.Tensor, repeats: int = 50) 
     on the left); the transposes are views, inside the timed calls. Only the storage of ``weight``
     differs.
     """
-    checks.positive_int("repeats", repeats)
     csr = to_csr(weight)
-
-    def median_time(product) -> float:
-        for _ in range(5):
-            product()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            product()
-            times.append(time.perf_counter() - start)
-        return statistics.median(times)
-
     with torch.inference_mode():
-        return median_time(lambda: inputs @ weight.T), median_time(lambda: csr @ inputs.T)
+        return (statistics.median(measure.call_times(lambda: inputs @ weight.T, repeats)),
+                statistics.median(measure.call_times(lambda: csr @ inputs.T, repeats)))
 
 
-def _loss(model: torch.nn.Module, encoded: Batch, batch_size: int = 256) -> float:
-    model.eval()
-    total, count = 0.0, 0
-    with torch.inference_mode():
-        for batch in batches(encoded, batch_size):
-            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-            total += float(F.cross_entropy(logits, batch["labels"], reduction="sum"))
-            count += len(batch["labels"])
-    return total / count
+def _loss(model: torch.nn.Module, encoded: Batch) -> float:
+    return float(F.cross_entropy(logits_of(model, encoded), encoded["labels"]))
 
 
 def head_importance(model: torch.nn.Module, encoded: Batch) -> dict[tuple[int, int], float]:

@@ -22,14 +22,13 @@ formats below 8 bits other than by fake quantization.
 from __future__ import annotations
 
 import copy
-import re
 import warnings
 
 import torch
 from torch.nn.utils import parametrize
 
 from llmedu import checks
-from llmedu.lab.pruning import ROLES, encoder_linears
+from llmedu.lab.pruning import ROLES, encoder_linears, linear_label
 
 
 def _limits(bits: int, symmetric: bool) -> tuple[int, int]:
@@ -216,9 +215,7 @@ def sentence_embeddings(encoder: torch.nn.Module, batch: dict[str, torch.Tensor]
 def role_names(model: torch.nn.Module, role: str) -> set[str]:
     """Module names of the Linear layers that play ``role`` (a value of :data:`ROLES`) in every layer."""
     checks.choice("role", role, ROLES.values())
-    suffix = next(k for k, v in ROLES.items() if v == role)
-    pattern = re.compile(rf"(?:.*\.)?layer\.\d+\.{re.escape(suffix)}")
-    return {name for name, module in model.named_modules() if isinstance(module, torch.nn.Linear) and pattern.fullmatch(name)}
+    return {name for name, _ in encoder_linears(model) if linear_label(name).split(" ", 2)[2] == role}
 
 
 def quantize_role(model: torch.nn.Module, role: str, per_channel: bool = False) -> torch.nn.Module:

@@ -30,14 +30,13 @@ THREADS = 2
 PORTABLE_ENV = {"MKL_CBWR": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}
 
 
-def use_portable_kernels(environ: dict | None = None) -> None:
-    """Put :data:`PORTABLE_ENV` into ``environ`` (default ``os.environ``) where not already set.
+def use_portable_kernels() -> None:
+    """Put :data:`PORTABLE_ENV` into ``os.environ`` where not already set.
 
     Takes effect only in processes started afterwards, or before torch is first imported.
     """
-    target = os.environ if environ is None else environ
     for key, value in PORTABLE_ENV.items():
-        target.setdefault(key, value)
+        os.environ.setdefault(key, value)
 
 
 def seed_everything(seed: int) -> None:

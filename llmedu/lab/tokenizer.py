@@ -62,12 +62,19 @@ def restricted_vocab(full_vocab: Sequence[str]) -> list[str]:
 
 def encode(tokenizer: BertTokenizer, examples: Sequence[data.Example]) -> dict[str, torch.Tensor]:
     """``input_ids``, ``attention_mask`` and ``labels`` of ``examples``, padded to the longest."""
+    return encode_texts(tokenizer, [e.text for e in examples], [e.label for e in examples])
+
+
+def encode_texts(tokenizer: BertTokenizer, texts: Sequence[str], labels: Sequence[int]) -> dict[str, torch.Tensor]:
+    """``input_ids``, ``attention_mask`` and ``labels`` of ``texts``, padded to the longest."""
     import torch
 
-    if not examples:
-        raise ValueError("examples must not be empty")
-    batch = tokenizer([e.text for e in examples], padding="longest", truncation=True,
+    if len(texts) == 0:
+        raise ValueError("there must be at least one text to encode")
+    if len(texts) != len(labels):
+        raise ValueError(f"got {len(texts)} texts but {len(labels)} labels; there must be one label per text")
+    batch = tokenizer(list(texts), padding="longest", truncation=True,
                       max_length=checks.positive_int("model_max_length", tokenizer.model_max_length),
                       return_tensors="pt", return_token_type_ids=False)
     return {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"],
-            "labels": torch.tensor([e.label for e in examples], dtype=torch.long)}
+            "labels": torch.tensor([int(label) for label in labels], dtype=torch.long)}

@@ -2,12 +2,13 @@
 
 :func:`train` is a plain PyTorch loop (AdamW, linear warm-up and decay, batches shuffled by a
 seeded generator, each batch cut to its longest sentence). A custom ``loss_fn`` lets the
-distillation lab train with a teacher through the same loop. :func:`trained` returns a
+distillation lab train with a teacher through the same loop, and ``on_epoch`` lets a search
+watch (and stop) a training. :func:`trained` returns a
 model trained with a given configuration, from the on-disk cache when it has been trained
 before (``$LLMEDU_CACHE``, default ``~/.cache/llmedu``); a missing or unreadable cache entry
 retrains, it never fails.
 
-Leaves out hyperparameter search (its own lab) and GPUs: everything runs on the CPU.
+Leaves out the search itself (:mod:`llmedu.lab.search`) and GPUs: everything runs on the CPU.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 Batch = dict[str, "torch.Tensor"]
 LossFn = Callable[["torch.Tensor", Batch], "torch.Tensor"]
+EpochHook = Callable[[dict[str, float]], None]
 #: Bump when the format or meaning of cached models changes.
 CACHE_FORMAT = 2  # 2: trained with runtime.PORTABLE_ENV
 
@@ -104,8 +106,11 @@ def evaluate(model: torch.nn.Module, encoded: Batch, batch_size: int = 256) -> d
 
 def train(model: torch.nn.Module, train_data: Batch, config: TrainConfig = TrainConfig(),
           validation: Batch | None = None, loss_fn: LossFn = cross_entropy,
-          progress: bool = True) -> list[dict[str, float]]:
+          progress: bool = True, on_epoch: EpochHook | None = None) -> list[dict[str, float]]:
     """Train ``model`` in place; return one record per epoch (mean loss, validation accuracy).
+
+    ``on_epoch`` is called with each record as it is made; an exception it raises (a search
+    stopping a hopeless trial) ends the training.
 
     The same model, data and ``config`` give the same weights in a fresh process on the same
     CPU with the same thread count.
@@ -140,6 +145,12 @@ def train(model: torch.nn.Module, train_data: Batch, config: TrainConfig = Train
             record["val_accuracy"] = evaluate(model, validation)["accuracy"]
         bar.set_postfix({k: round(v, 3) for k, v in record.items() if k != "epoch"})
         history.append(record)
+        if on_epoch is not None:
+            try:
+                on_epoch(record)
+            except BaseException:
+                bar.close()
+                raise
     bar.close()
     model.eval()
     return history

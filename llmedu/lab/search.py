@@ -1,0 +1,192 @@
+"""Hyperparameter search for the labs' classifiers: a grid through scikit-learn, a search through Optuna.
+
+:class:`BertClassifier` wraps the labs' training loop in scikit-learn's estimator interface, so
+``GridSearchCV`` can run the article's kind of grid for real (with one fixed validation split
+instead of cross-validation). :func:`study` runs an Optuna search over the same ranges with a
+seeded TPE sampler and a median pruner that stops trials whose validation accuracy lags;
+:func:`steps_trained` counts what a search cost in optimizer steps, the fair unit when some
+trials are stopped early.
+
+Leaves out cross-validation (one training per configuration is what the lab can afford),
+parallel and distributed search, and ``Trainer.hyperparameter_search`` (the labs train with
+their own loop, not with ``Trainer``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from llmedu import checks
+from llmedu.lab import models, tokenizer, train
+
+if TYPE_CHECKING:
+    import numpy
+    import optuna
+
+#: The grid of the methods article: fine-tuning rates for a pretrained BERT, 27 configurations.
+ARTICLE_GRID = {"learning_rate": [1e-5, 2e-5, 3e-5], "batch_size": [8, 16, 32], "num_train_epochs": [3, 5, 10]}
+#: The same shape of grid (three values each of learning rate, batch size and epochs) with rates
+#: for training the labs' tiny models from scratch.
+GRID = {"learning_rate": [5e-4, 1e-3, 2e-3], "batch_size": [32, 64, 128], "epochs": [2, 3, 4]}
+
+
+class BertClassifier(ClassifierMixin, BaseEstimator):
+    """A labs' BERT of ``shape`` trained from scratch by ``fit(texts, labels)``, as a scikit-learn classifier."""
+
+    def __init__(self, shape: str = "narrow", learning_rate: float = 1e-3, batch_size: int = 32,
+                 epochs: int = 4, seed: int = 0) -> None:
+        self.shape = shape
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.seed = seed
+
+    def fit(self, texts: Sequence[str], labels: Sequence[int]) -> BertClassifier:
+        """Train a fresh model on ``texts`` and their 0/1 ``labels``."""
+        import numpy
+
+        config = train.TrainConfig(epochs=self.epochs, learning_rate=self.learning_rate,
+                                   batch_size=self.batch_size, seed=self.seed)
+        self.model_ = models.build_model(self.shape, len(tokenizer.load_vocab()), seed=self.seed)
+        self.history_ = train.train(self.model_, _encoded(tuple(texts), tuple(int(y) for y in labels)), config,
+                                    progress=False)
+        self.classes_ = numpy.array([0, 1])
+        return self
+
+    def predict(self, texts: Sequence[str]) -> numpy.ndarray:
+        """The predicted label (0 or 1) of each text."""
+        encoded = _encoded(tuple(texts), (0,) * len(texts))
+        return train.logits_of(self.model_, encoded).argmax(dim=1).numpy()
+
+
+@functools.lru_cache(maxsize=4)
+def _encoded(texts: tuple[str, ...], labels: tuple[int, ...]) -> train.Batch:
+    """The texts encoded by the labs' tokenizer, kept: a grid encodes the same texts for every configuration."""
+    return tokenizer.encode_texts(tokenizer.build_tokenizer(), texts, labels)
+
+
+def fixed_split(n_train: int, n_validation: int) -> Any:
+    """scikit-learn's splitter for "train on the first ``n_train``, validate on the next ``n_validation``"."""
+    from sklearn.model_selection import PredefinedSplit
+
+    checks.positive_int("n_train", n_train)
+    checks.positive_int("n_validation", n_validation)
+    return PredefinedSplit([-1] * n_train + [0] * n_validation)
+
+
+def _bounds(values: Sequence[float], name: str) -> tuple[float, float]:
+    if len(values) < 2:
+        raise ValueError(f"the space needs at least two values of {name}, got {list(values)}")
+    return min(values), max(values)
+
+
+def objective(encoded: Mapping[str, train.Batch], shape: str | models.Shape = "narrow",
+              space: Mapping[str, Sequence[float]] = GRID, seed: int = 0,
+              keep: dict[int, Any] | None = None) -> Any:
+    """An Optuna objective: train with the trial's hyperparameters, return the validation accuracy.
+
+    ``keep``, if given, receives each finished trial's model under the trial's number.
+    The learning rate is searched on a log scale between the grid's smallest and largest, the
+    batch size among the grid's values, the epochs between the grid's fewest and most. Each
+    epoch's validation accuracy is reported, so a pruner can stop the trial.
+    """
+    import optuna
+
+    missing = {"learning_rate", "batch_size", "epochs"} - set(space)
+    if missing:
+        raise ValueError(f"space lacks {sorted(missing)}; it needs learning_rate, batch_size and epochs")
+    rates, epochs = _bounds(space["learning_rate"], "learning_rate"), _bounds(space["epochs"], "epochs")
+    vocab_size = len(tokenizer.load_vocab())
+
+    def run(trial: optuna.Trial) -> float:
+        config = train.TrainConfig(
+            learning_rate=trial.suggest_float("learning_rate", *rates, log=True),
+            batch_size=trial.suggest_categorical("batch_size", list(space["batch_size"])),
+            epochs=trial.suggest_int("epochs", int(epochs[0]), int(epochs[1])), seed=seed)
+        model = models.build_model(shape, vocab_size, seed=seed)
+
+        def report(record: dict[str, float]) -> None:
+            trial.report(record["val_accuracy"], int(record["epoch"]))
+            trial.set_user_attr("epochs_trained", int(record["epoch"]))
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+
+        history = train.train(model, encoded["train"], config, validation=encoded["validation"],
+                              progress=False, on_epoch=report)
+        if keep is not None:
+            keep[trial.number] = model
+        return history[-1]["val_accuracy"]
+
+    return run
+
+
+def study(objective_fn: Any, n_trials: int, seed: int = 0, startup_trials: int = 4) -> optuna.Study:
+    """Run ``n_trials`` of ``objective_fn`` to maximize it, seeded, pruning trials below the median.
+
+    The first ``startup_trials`` are drawn at random; after that TPE proposes. A trial is
+    compared with the median of earlier trials at the same epoch from its second epoch on
+    (every model is still at chance after one).
+    """
+    import optuna
+
+    checks.positive_int("n_trials", n_trials)
+    _quiet()
+    result = optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=checks.nonnegative_int("seed", seed),
+                                           n_startup_trials=checks.positive_int("startup_trials", startup_trials)),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=startup_trials, n_warmup_steps=1))
+    result.optimize(objective_fn, n_trials=n_trials)
+    return result
+
+
+def steps_trained(batch_size: int, epochs: int, n_train: int) -> int:
+    """Optimizer steps of a training of ``epochs`` over ``n_train`` examples in batches of ``batch_size``.
+
+    >>> steps_trained(32, 4, 4000)
+    500
+    """
+    return checks.positive_int("epochs", epochs) * -(-checks.positive_int("n_train", n_train)
+                                                       // checks.positive_int("batch_size", batch_size))
+
+
+def distributions(space: Mapping[str, Sequence[float]] = GRID) -> dict[str, Any]:
+    """The Optuna distributions :func:`objective` samples from, for the grid's ranges."""
+    import optuna.distributions as d
+
+    return {"learning_rate": d.FloatDistribution(*_bounds(space["learning_rate"], "learning_rate"), log=True),
+            "batch_size": d.CategoricalDistribution(list(space["batch_size"])),
+            "epochs": d.IntDistribution(*(int(b) for b in _bounds(space["epochs"], "epochs")))}
+
+
+def grid_as_study(points: Sequence[Mapping[str, float]], space: Mapping[str, Sequence[float]] = GRID) -> optuna.Study:
+    """A finished grid (dicts with the three hyperparameters and ``value``) as an Optuna study, for its tools."""
+    import optuna
+
+    _quiet()
+    result = optuna.create_study(direction="maximize")
+    shape = distributions(space)
+    for point in points:
+        result.add_trial(optuna.trial.create_trial(params={name: point[name] for name in shape},
+                                                   distributions=shape, value=point["value"]))
+    return result
+
+
+def importances(finished: optuna.Study, seed: int = 0) -> dict[str, float]:
+    """How much of the variation of validation accuracy each hyperparameter explains (fANOVA, seeded)."""
+    import optuna
+
+    evaluator = optuna.importance.FanovaImportanceEvaluator(seed=checks.nonnegative_int("seed", seed))
+    return {name: float(value) for name, value in
+            optuna.importance.get_param_importances(finished, evaluator=evaluator).items()}
+
+
+def _quiet() -> None:
+    """Optuna logs every trial at INFO level; the labs print their own tables."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -78,12 +78,6 @@ def test_importance_points_at_the_hyperparameter_that_decides() -> None:
     assert importance == search.importances(search.grid_as_study(points))  # seeded
 
 
-def test_steps_count_partial_batches_and_refuse_nonsense() -> None:
-    assert search.steps_trained(128, 2, 4000) == 2 * 32
-    with pytest.raises(ValueError, match="batch_size must be"):
-        search.steps_trained(0, 2, 4000)
-
-
 def test_epoch_hook_sees_each_record_and_can_stop_training() -> None:
     _, _, encoded = train.prepare_data(data.load_splits({"train": 32, "validation": 8, "test": 8}))
     seen = []

@@ -3,9 +3,9 @@
 :class:`BertClassifier` wraps the labs' training loop in scikit-learn's estimator interface, so
 ``GridSearchCV`` can run the article's kind of grid for real (with one fixed validation split
 instead of cross-validation). :func:`study` runs an Optuna search over the same ranges with a
-seeded TPE sampler and a median pruner that stops trials whose validation accuracy lags;
-:func:`steps_trained` counts what a search cost in optimizer steps, the fair unit when some
-trials are stopped early.
+seeded TPE sampler and a median pruner that stops trials whose validation accuracy lags.
+A search's cost is counted in epochs trained (each epoch processes every training example once,
+whatever the batch size), so a trial stopped early counts for the epochs it ran.
 
 Leaves out cross-validation (one training per configuration is what the lab can afford),
 parallel and distributed search, and ``Trainer.hyperparameter_search`` (the labs train with
@@ -127,9 +127,10 @@ def objective(encoded: Mapping[str, train.Batch], shape: str | models.Shape = "n
 def study(objective_fn: Any, n_trials: int, seed: int = 0, startup_trials: int = 4) -> optuna.Study:
     """Run ``n_trials`` of ``objective_fn`` to maximize it, seeded, pruning trials below the median.
 
-    The first ``startup_trials`` are drawn at random; after that TPE proposes. A trial is
-    compared with the median of earlier trials at the same epoch from its second epoch on
-    (every model is still at chance after one).
+    The first ``startup_trials`` are drawn at random; after that TPE proposes. Once
+    ``startup_trials`` trials have finished, a trial whose best validation accuracy so far is
+    below the median of the finished trials' accuracies at the same epoch is stopped; not before
+    its second epoch (after one, every model is still at chance).
     """
     import optuna
 
@@ -139,19 +140,9 @@ def study(objective_fn: Any, n_trials: int, seed: int = 0, startup_trials: int =
         direction="maximize",
         sampler=optuna.samplers.TPESampler(seed=checks.nonnegative_int("seed", seed),
                                            n_startup_trials=checks.positive_int("startup_trials", startup_trials)),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=startup_trials, n_warmup_steps=1))
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=startup_trials, n_warmup_steps=2))
     result.optimize(objective_fn, n_trials=n_trials)
     return result
-
-
-def steps_trained(batch_size: int, epochs: int, n_train: int) -> int:
-    """Optimizer steps of a training of ``epochs`` over ``n_train`` examples in batches of ``batch_size``.
-
-    >>> steps_trained(32, 4, 4000)
-    500
-    """
-    return checks.positive_int("epochs", epochs) * -(-checks.positive_int("n_train", n_train)
-                                                       // checks.positive_int("batch_size", batch_size))
 
 
 def distributions(space: Mapping[str, Sequence[float]] = GRID) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -119,6 +120,16 @@ def test_labs_install_llmedu_from_the_configured_repository() -> None:
         first_code = next("".join(c["source"]) for c in cells if c["cell_type"] == "code")
         assert "google.colab" in first_code, f"{notebook.name}: the first code cell must detect Colab"
         assert f"git+{REPO_URL}@" in first_code, f"{notebook.name}: install from {REPO_URL}"
+
+
+def test_extras_named_by_the_labs_exist() -> None:
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    for notebook in (ROOT / "notebooks").glob("*.ipynb"):
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        first_code = next("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        for named in re.findall(r"llmedu\[([a-z,]+)\]", first_code):
+            for extra in named.split(","):
+                assert extra in extras, f"{notebook.name} installs llmedu[{extra}], which pyproject.toml does not declare"
 
 
 # --- the built site ---------------------------------------------------------------------------

@@ -122,6 +122,14 @@ def test_labs_install_llmedu_from_the_configured_repository() -> None:
         assert f"git+{REPO_URL}@" in first_code, f"{notebook.name}: install from {REPO_URL}"
 
 
+def test_readme_opens_every_lab_in_colab() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    repo = REPO_URL.split("github.com/")[1]
+    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        link = f"colab.research.google.com/github/{repo}/blob/{CONFIG['repository']['branch']}/notebooks/{notebook.name})"
+        assert link in readme, f"README.md has no Colab link to {notebook.name}"
+
+
 def test_extras_named_by_the_labs_exist() -> None:
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
     for notebook in (ROOT / "notebooks").glob("*.ipynb"):

@@ -20,3 +20,4 @@ def test_colab_check_installs_what_the_labs_install_in_colab() -> None:
     text = (Path(__file__).resolve().parents[1] / "scripts" / "colab_check.sh").read_text(encoding="utf-8")
     assert '"$repo[lab,search,minilm]"' in text  # the extras that the labs' Colab cells ask for
     assert "requirements.txt" not in text.split("set -euo pipefail", 1)[1]  # the newest releases, not the pins
+

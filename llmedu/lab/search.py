@@ -90,23 +90,19 @@ def objective(encoded: Mapping[str, train.Batch], shape: str | models.Shape = "n
     """An Optuna objective: train with the trial's hyperparameters, return the validation accuracy.
 
     ``keep``, if given, receives each finished trial's model under the trial's number.
-    The learning rate is searched on a log scale between the grid's smallest and largest, the
-    batch size among the grid's values, the epochs between the grid's fewest and most. Each
-    epoch's validation accuracy is reported, so a pruner can stop the trial.
+    The trial's settings are drawn from :func:`distributions` of ``space``. Each epoch's
+    validation accuracy is reported, so a pruner can stop the trial.
     """
     import optuna
 
-    missing = {"learning_rate", "batch_size", "epochs"} - set(space)
-    if missing:
-        raise ValueError(f"space lacks {sorted(missing)}; it needs learning_rate, batch_size and epochs")
-    rates, epochs = _bounds(space["learning_rate"], "learning_rate"), _bounds(space["epochs"], "epochs")
+    rate, batch, epochs = distributions(space).values()
     vocab_size = len(tokenizer.load_vocab())
 
     def run(trial: optuna.Trial) -> float:
         config = train.TrainConfig(
-            learning_rate=trial.suggest_float("learning_rate", *rates, log=True),
-            batch_size=trial.suggest_categorical("batch_size", list(space["batch_size"])),
-            epochs=trial.suggest_int("epochs", int(epochs[0]), int(epochs[1])), seed=seed)
+            learning_rate=trial.suggest_float("learning_rate", rate.low, rate.high, log=True),
+            batch_size=trial.suggest_categorical("batch_size", batch.choices),
+            epochs=trial.suggest_int("epochs", epochs.low, epochs.high), seed=seed)
         model = models.build_model(shape, vocab_size, seed=seed)
 
         def report(record: dict[str, float]) -> None:
@@ -146,9 +142,13 @@ def study(objective_fn: Any, n_trials: int, seed: int = 0, startup_trials: int =
 
 
 def distributions(space: Mapping[str, Sequence[float]] = GRID) -> dict[str, Any]:
-    """The Optuna distributions :func:`objective` samples from, for the grid's ranges."""
+    """The search space for the grid's values: the learning rate on a log scale between the
+    smallest and the largest, the batch size among the values, the epochs from fewest to most."""
     import optuna.distributions as d
 
+    missing = {"learning_rate", "batch_size", "epochs"} - set(space)
+    if missing:
+        raise ValueError(f"space lacks {sorted(missing)}; it needs learning_rate, batch_size and epochs")
     return {"learning_rate": d.FloatDistribution(*_bounds(space["learning_rate"], "learning_rate"), log=True),
             "batch_size": d.CategoricalDistribution(list(space["batch_size"])),
             "epochs": d.IntDistribution(*(int(b) for b in _bounds(space["epochs"], "epochs")))}

@@ -127,31 +127,26 @@ def train(model: torch.nn.Module, train_data: Batch, config: TrainConfig = Train
     shuffle = torch.Generator().manual_seed(config.seed)
     torch.manual_seed(config.seed)  # dropout
     history = []
-    bar = tqdm(total=steps, disable=not progress, desc="training", unit="step", mininterval=2.0)
-    for epoch in range(1, config.epochs + 1):
-        model.train()
-        losses = []
-        for batch in batches(train_data, config.batch_size, torch.randperm(n, generator=shuffle)):
-            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-            loss = loss_fn(logits, batch)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            losses.append(loss.item())
-            bar.update()
-        record = {"epoch": epoch, "train_loss": sum(losses) / len(losses)}
-        if validation is not None:
-            record["val_accuracy"] = evaluate(model, validation)["accuracy"]
-        bar.set_postfix({k: round(v, 3) for k, v in record.items() if k != "epoch"})
-        history.append(record)
-        if on_epoch is not None:
-            try:
+    with tqdm(total=steps, disable=not progress, desc="training", unit="step", mininterval=2.0) as bar:
+        for epoch in range(1, config.epochs + 1):
+            model.train()
+            losses = []
+            for batch in batches(train_data, config.batch_size, torch.randperm(n, generator=shuffle)):
+                logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+                loss = loss_fn(logits, batch)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                schedule.step()
+                losses.append(loss.item())
+                bar.update()
+            record = {"epoch": epoch, "train_loss": sum(losses) / len(losses)}
+            if validation is not None:
+                record["val_accuracy"] = evaluate(model, validation)["accuracy"]
+            bar.set_postfix({k: round(v, 3) for k, v in record.items() if k != "epoch"})
+            history.append(record)
+            if on_epoch is not None:
                 on_epoch(record)
-            except BaseException:
-                bar.close()
-                raise
-    bar.close()
     model.eval()
     return history
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create (or update) the project's virtual environment in .venv and the site's local MathJax.
 # Idempotent: a second run only checks that everything is installed. Needs python3 >= 3.10,
-# node and npm; reaches only the package registries.
+# node and npm (and, for the browser tests, root to install Debian's Chromium and Noto fonts);
+# reaches only the package registries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,17 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+
+# The browser tests drive Debian's Chromium (Playwright's Python package, no browser download),
+# with Debian's Noto fonts for the Hindi and Bengali pages. Installed when missing, as root.
+if ! command -v chromium >/dev/null 2>&1 || [ ! -d /usr/share/fonts/truetype/noto ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-core >/dev/null
+  else
+    echo "note: the browser tests need Chromium and fonts-noto-core (Debian: apt-get install chromium fonts-noto-core)" >&2
+  fi
+fi
 
 # MathJax 3 served by the site itself (no CDN): pinned in package-lock.json, copied to
 # book/_extra/mathjax, which the build publishes at the site's root (html_extra_path).

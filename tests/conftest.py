@@ -1,14 +1,45 @@
-"""Test setup: make the helpers in tests/ importable; pin torch's CPU kernels for the labs.
+"""Test setup: make the helpers in tests/ importable; pin torch's CPU kernels for the labs; the built site.
 
 The notebook kernels that nbval starts inherit this process's environment, so the labs run with
 the portable kernels of :mod:`llmedu.lab.runtime` and print the same numbers on any x86-64 CPU.
 """
 
+import os
+import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from llmedu.lab.runtime import use_portable_kernels  # noqa: E402  (no torch import)
 
 use_portable_kernels()
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the book from scratch (warnings are errors) and return the HTML folder.
+
+    ``LLMEDU_SITE=<folder>/_build/html`` checks an existing build instead (for working on the
+    site checks; CI always builds from scratch).
+    """
+    if os.environ.get("LLMEDU_SITE"):
+        yield Path(os.environ["LLMEDU_SITE"])
+        return
+    out = tmp_path_factory.mktemp("book")
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run(
+        [str(jupyter_book), "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going"],
+        capture_output=True, text=True, cwd=ROOT, timeout=1800,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, f"the book's -W build failed:\n{log[-6000:]}"
+    assert "build succeeded" in log and not re.search(r"\bWARNING:", log), log[-6000:]
+    yield out / "_build" / "html"
+    shutil.rmtree(out, ignore_errors=True)

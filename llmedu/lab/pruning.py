@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn.utils import prune
 
-from llmedu import checks
+from llmedu import checks, i18n
 from llmedu.lab import measure
 from llmedu.lab.train import Batch, evaluate, logits_of
 
@@ -47,8 +47,8 @@ def encoder_linears(model: torch.nn.Module) -> list[tuple[str, torch.nn.Linear]]
             if isinstance(module, torch.nn.Linear) and ".encoder." in f".{name}"]
 
 
-def linear_label(name: str) -> str:
-    """A short label for an encoder Linear layer's module name.
+def linear_label(name: str, lang: str = "en") -> str:
+    """A short label for an encoder Linear layer's module name, in ``lang`` (see :mod:`llmedu.i18n`).
 
     >>> linear_label("bert.encoder.layer.1.attention.output.dense")
     'layer 1 attention output'
@@ -56,7 +56,8 @@ def linear_label(name: str) -> str:
     match = re.fullmatch(r"(?:.*\.)?layer\.(\d+)\.(.+)", name)
     if not match or match.group(2) not in ROLES:
         raise ValueError(f"not the name of an encoder Linear layer of BERT: {name!r}")
-    return f"layer {match.group(1)} {ROLES[match.group(2)]}"
+    role = i18n.translate(ROLES[match.group(2)], lang)
+    return i18n.translate("layer {layer} {role}", lang).format(layer=match.group(1), role=role)
 
 
 def magnitude_mask(weight: torch.Tensor, sparsity: float) -> torch.Tensor:

@@ -1,0 +1,27 @@
+// The search scorer of the four-language book (book/_ext/search.py): Sphinx's default scores,
+// plus a bonus for the pages of the reader's language, so that they come first.
+var Scorer = {
+  objNameMatch: 11,
+  objPartialMatch: 6,
+  objPrio: { 0: 15, 1: 5, 2: -5 },
+  objPrioDefault: 0,
+  title: 15,
+  partialTitle: 7,
+  term: 5,
+  partialTerm: 2,
+
+  // The reader's language: that of the query's script, else that of the page searched from.
+  readerLanguage: () => {
+    const query = new URLSearchParams(window.location.search).get("q") || "";
+    if (/[\u0900-\u097f]/.test(query)) return "hi";
+    if (/[\u0980-\u09ff]/.test(query)) return "bn";
+    const from = (document.referrer || "").match(/\/book\/(en|cs|bn|hi)\//);
+    return from ? from[1] : null;
+  },
+
+  score: (result) => {
+    const [docname, , , , score] = result;
+    const lang = Scorer.readerLanguage();
+    return lang && docname.startsWith(`book/${lang}/`) ? score + 100 : score;
+  },
+};

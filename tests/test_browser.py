@@ -1,0 +1,207 @@
+"""The site as a reader meets it: the built pages in headless Chromium, served on 127.0.0.1.
+
+Covers what only a browser shows: that every page loads with no console error and no failed
+request while every other host is unreachable, that the language switcher leads to the same
+chapter in each language, that math is typeset by the site's own MathJax, that Hindi and Bengali
+text is drawn with a font that has its glyphs, and that every image has an alt text in the
+page's language. It saves a screenshot of one chapter per language in
+``_build/test-artifacts/``. What the static HTML shows (links, anchors, ``<html lang>``) is
+checked in ``test_book.py``.
+
+Chromium comes from Debian's package (``scripts/setup.sh`` installs it); Playwright's Python
+package drives it, with no browser of its own downloaded.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "_build" / "test-artifacts"
+LANGS = ("en", "cs", "bn", "hi")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+#: Unicode blocks of the scripts that need their own fonts, and a font family that covers each.
+SCRIPTS = {"hi": ((0x0900, 0x097F), "Devanagari"), "bn": ((0x0980, 0x09FF), "Bengali")}
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(site: Path) -> Iterator[str]:
+    """The built site on an ephemeral port of 127.0.0.1."""
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if CHROMIUM is None:
+        pytest.fail("Chromium is not installed: bash scripts/setup.sh installs Debian's package")
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield chromium
+        chromium.close()
+
+
+class Visit:
+    """A page opened with every request to another host refused, recording what went wrong."""
+
+    def __init__(self, browser: object, server: str, path: str) -> None:
+        self.errors: list[str] = []
+        self.page = browser.new_page(viewport={"width": 1200, "height": 900})
+        self.page.route(re.compile(r"^(?!http://127\.0\.0\.1[:/]).*"), self._refuse)
+        self.page.on("console", lambda m: self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(f"script error: {e}"))
+        # (a request cut short by leaving the page, such as the favicon's, is not a failure)
+        self.page.on("requestfailed", lambda r: None if "ERR_ABORTED" in (r.failure or "")
+                     else self.errors.append(f"failed request: {r.url} ({r.failure})"))
+        self.page.on("response", lambda r: self.errors.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+        self.page.goto(f"{server}/{path}", wait_until="load")
+        self.page.wait_for_load_state("networkidle")
+
+    def _refuse(self, route: object) -> None:
+        self.errors.append(f"request to another host: {route.request.url}")
+        route.abort()
+
+    def typeset(self) -> None:
+        """Wait until MathJax has typeset the page (where it has math)."""
+        if self.page.locator(".math").count():
+            self.page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+            self.page.evaluate("() => MathJax.startup.promise")
+
+    def close(self) -> None:
+        self.page.close()
+
+
+def page_paths(site: Path) -> list[str]:
+    """Every page of the book (the chapters, the labs, the language chooser), as site paths."""
+    pages = [p for p in site.rglob("*.html") if p.relative_to(site).parts[0] in ("book", "notebooks")]
+    return sorted(["index.html", *(p.relative_to(site).as_posix() for p in pages)])
+
+
+def test_every_page_loads_cleanly_offline(site: Path, server: str, browser: object) -> None:
+    problems = {}
+    for path in page_paths(site):
+        visit = Visit(browser, server, path)
+        visit.typeset()
+        if visit.errors:
+            problems[path] = visit.errors
+        visit.close()
+    assert not problems, problems
+
+
+def test_math_is_typeset(site: Path, server: str, browser: object) -> None:
+    checked = 0
+    for lang in LANGS:
+        visit = Visit(browser, server, f"book/{lang}/parameters-and-memory.html")
+        visit.typeset()
+        rendered = visit.page.locator("mjx-container").count()
+        assert rendered >= visit.page.locator(".math").count() > 0, lang
+        text = visit.page.locator("article").inner_text()
+        assert "\\frac" not in text and "$$" not in text and "\\(" not in text, f"raw TeX on the {lang} page"
+        checked += 1
+        visit.close()
+    assert checked == len(LANGS)
+
+
+def test_language_switcher_leads_to_the_same_chapter(site: Path, server: str, browser: object) -> None:
+    chapters = sorted(p.name for p in (site / "book" / "en").glob("*.html"))
+    visit = Visit(browser, server, "book/en/index.html")
+    for chapter in chapters:
+        for lang in LANGS:
+            expected = f"book/{lang}/{chapter}" if (site / "book" / lang / chapter).exists() else f"book/{lang}/index.html"
+            visit.page.goto(f"{server}/book/en/{chapter}")
+            visit.page.click(".language-switcher button")
+            visit.page.click(f".language-switcher a[hreflang='{lang}']")
+            visit.page.wait_for_load_state("load")
+            assert urlsplit(visit.page.url).path == f"/{expected}", (chapter, lang, visit.page.url)
+            assert visit.page.evaluate("document.documentElement.lang") == lang
+    assert not visit.errors, visit.errors
+    visit.close()
+
+
+def _rendered_fonts(page: object, selector: str) -> dict[str, int]:
+    """The fonts Chromium really used to draw the text of the first ``selector``: family -> glyphs."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    return {f["familyName"]: f["glyphCount"] for f in fonts}
+
+
+def test_hindi_and_bengali_are_drawn_with_fonts_that_have_their_glyphs(site: Path, server: str, browser: object) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for lang in LANGS:
+        visit = Visit(browser, server, f"book/{lang}/parameters-and-memory.html")
+        visit.typeset()
+        visit.page.screenshot(path=str(ARTIFACTS / f"parameters-and-memory-{lang}.png"))
+        if lang in SCRIPTS:
+            (low, high), script = SCRIPTS[lang]
+            fonts = _rendered_fonts(visit.page, "article h1")
+            assert any(script in family for family in fonts), f"{lang}: the title is drawn with {fonts}"
+            title = visit.page.locator("article h1").inner_text()
+            assert any(low <= ord(c) <= high for c in title), title
+        visit.close()
+
+
+def _in_language(text: str, lang: str) -> bool:
+    words = re.findall(r"[^\W\d_]+", text)
+    if lang in SCRIPTS:
+        (low, high), _ = SCRIPTS[lang]
+        letters = "".join(words)
+        return sum(low <= ord(c) <= high for c in letters) >= 0.4 * len(letters)
+    english = sum(w.lower() in {"the", "and", "of", "with", "for", "against", "each"} for w in words)
+    return english == 0 if lang == "cs" else english > 0 or len(words) < 8
+
+
+def test_every_image_has_an_alt_text_in_the_page_language(site: Path, server: str, browser: object) -> None:
+    missing, wrong = [], []
+    for lang in LANGS:
+        for page in sorted((site / "book" / lang).glob("*.html")):
+            visit = Visit(browser, server, page.relative_to(site).as_posix())
+            for img in visit.page.locator("article img").all():
+                alt = (img.get_attribute("alt") or "").strip()
+                name = f"{page.relative_to(site)}: {img.get_attribute('src')}"
+                if len(alt) < 15:
+                    missing.append(name)
+                elif not _in_language(alt, lang):
+                    wrong.append(f"{name}: {alt[:60]}")
+            visit.close()
+    assert not missing, f"images without a meaningful alt text: {missing}"
+    assert not wrong, f"alt texts not in the page's language: {wrong}"
+
+
+def test_figures_are_readable_in_dark_mode(site: Path, server: str, browser: object) -> None:
+    """Plots are drawn on an opaque white background, so their black text stays readable."""
+    visit = Visit(browser, server, "book/en/parameters-and-memory.html")
+    visit.page.evaluate("document.documentElement.dataset.theme = 'dark'")
+    images = visit.page.locator("article img").all()
+    assert images
+    for img in images:
+        corner = visit.page.evaluate(
+            """(img) => { const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
+                          const g = c.getContext('2d'); g.drawImage(img, 0, 0); return Array.from(g.getImageData(1, 1, 1, 1).data); }""",
+            img.element_handle())
+        assert corner[3] == 255 and min(corner[:3]) > 200, (img.get_attribute("src"), corner)
+    visit.close()

@@ -2,7 +2,9 @@
 
 The arithmetic modules (:mod:`~llmedu.units`, :mod:`~llmedu.params`, :mod:`~llmedu.memory`,
 :mod:`~llmedu.scaling`, :mod:`~llmedu.compression`, :mod:`~llmedu.tradeoffs`) are pure Python and import neither torch nor
-transformers; the command line (``python -m llmedu``) is :mod:`~llmedu.cli`.
+transformers; the command line (``python -m llmedu``) is :mod:`~llmedu.cli`. The book's four
+languages share :mod:`~llmedu.fmt` (numbers in each language), :mod:`~llmedu.i18n` (the labels
+that code draws) and :mod:`~llmedu.plotting` (fonts for Devanagari and Bengali).
 
 Importing the package raises the level of two loggers to ERROR, and nothing else: where torchao
 is installed (as in the book's environment), transformers imports it when a model is built, and

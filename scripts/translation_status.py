@@ -33,7 +33,7 @@ def stamp(page: Path) -> str:
         raise SystemExit(f"error: {page} is not a translated page (book/cs, book/bn or book/hi)")
     if not (translations.BOOK / "en" / name).exists():
         raise SystemExit(f"error: book/en/{name} does not exist, so book/{lang}/{name} translates nothing")
-    digest = translations.source_hash(name)
+    digest = translations.source_hash(name, translations.BOOK)
     text = page.read_text(encoding="utf-8")
     match = translations.FRONT_MATTER.match(text)
     if match is None:

@@ -205,3 +205,25 @@ def test_figures_are_readable_in_dark_mode(site: Path, server: str, browser: obj
             img.element_handle())
         assert corner[3] == 255 and min(corner[:3]) > 200, (img.get_attribute("src"), corner)
     visit.close()
+
+
+def _search_results(browser: object, server: str, query: str, referer: str | None = None) -> list[str]:
+    page = browser.new_page()
+    page.goto(f"{server}/search.html?q={query}", referer=referer, wait_until="load")
+    page.wait_for_selector("#search-results ul.search li", timeout=30000)
+    hrefs = [a.get_attribute("href") for a in page.locator("#search-results ul.search li a").all()]
+    page.close()
+    return [h for h in hrefs if h]
+
+
+@pytest.mark.parametrize(("lang", "word"), [("hi", "पैरामीटर"), ("bn", "প্যারামিটার")])
+def test_search_finds_hindi_and_bengali_words_on_their_own_pages(server: str, browser: object, lang: str, word: str) -> None:
+    hrefs = _search_results(browser, server, word)
+    assert hrefs, f"no result for {word}"
+    assert all(f"book/{lang}/" in h for h in hrefs), hrefs
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_search_from_a_page_lists_its_language_first(server: str, browser: object, lang: str) -> None:
+    hrefs = _search_results(browser, server, "BERT", referer=f"{server}/book/{lang}/index.html")
+    assert len(hrefs) > 4 and f"book/{lang}/" in hrefs[0], (lang, hrefs[:5])

@@ -122,13 +122,14 @@ def test_headings_and_exercise_labels_mirror_english(lang: str, name: str) -> No
         return [len(m) for m in re.findall(r"^(#{1,6}) ", without_code(source), re.M)]
 
     def labels(source: str, prefix: str) -> list[str]:
-        return [label.removeprefix(prefix) for label in re.findall(r"^:label: (\S+)", source, re.M)]
+        found = re.findall(r"^:label: (\S+)|^\((\S+)\)=$", source, re.M)
+        return [(a or b).removeprefix(prefix) for a, b in found]
 
     english, translated = text("en", name), text(lang, name)
     assert headings(translated) == headings(english), f"book/{lang}/{name}: headings' levels differ from English"
     assert labels(translated, f"{lang}-") == labels(english, "en-"), f"book/{lang}/{name}: exercise labels"
-    for label in re.findall(r"^:label: (\S+)", translated, re.M):
-        assert label.startswith(f"{lang}-"), f"book/{lang}/{name}: label {label} must start with {lang}-"
+    for a, b in re.findall(r"^:label: (\S+)|^\((\S+)\)=$", translated, re.M):
+        assert (a or b).startswith(f"{lang}-"), f"book/{lang}/{name}: label {a or b} must start with {lang}-"
 
 
 def test_every_label_drawn_by_code_is_translated() -> None:
@@ -214,3 +215,27 @@ def test_a_page_behind_its_english_original_gets_a_notice() -> None:
     noticed = translations.with_behind_notice(stale, "cs", page)
     assert "translation-behind" in noticed and f"../en/{page}" in noticed
     assert noticed.index("# Název") < noticed.index("translation-behind")
+
+
+# --- the maintainer's script --------------------------------------------------------------------
+
+def test_stamp_and_sync_code_bring_a_page_in_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import translation_status
+
+    (tmp_path / "en").mkdir()
+    (tmp_path / "cs").mkdir()
+    cell = "```{code-cell} ipython3\n"
+    english = f"# Title\n\n{cell}LANG = \"en\"\n```\n\nText.\n\n{cell}:tags: [hide-input]\nprint(2)\n```\n"
+    czech = f"# Název\n\n{cell}LANG = \"cs\"\n```\n\nText.\n\n{cell}:tags: [hide-input]\nprint(1)\n```\n"
+    (tmp_path / "en" / "page.md").write_text(english, encoding="utf-8")
+    page = tmp_path / "cs" / "page.md"
+    page.write_text(czech, encoding="utf-8")
+    monkeypatch.setattr(translations, "BOOK", tmp_path)
+    assert translations.status(tmp_path)["cs"] == {"missing": [], "behind": ["page.md"]}
+    assert translation_status.sync_code(page) == 1
+    assert code_cells(page.read_text(encoding="utf-8")) == ['LANG = "cs"', "print(2)"]
+    assert ":tags: [hide-input]" in page.read_text(encoding="utf-8")
+    translation_status.stamp(page)
+    assert translations.status(tmp_path)["cs"] == {"missing": [], "behind": []}
+    assert page.read_text(encoding="utf-8").startswith("---\ntranslation_of: ")

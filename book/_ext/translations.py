@@ -10,7 +10,6 @@ A Sphinx extension (and a small library for the tests and ``scripts/translation_
   translates: ``translation_of: <the first 12 hex digits of the SHA-256 of book/en/<page>>``.
   Where the English page has changed since, the page opens with a notice in its own language
   that links to the English page. :func:`status` lists every page that is missing or behind.
-
 * **Shared anchors.** Each section of a translated page also carries the anchor of the same
   section in English, so a link to a section works in all four languages.
 
@@ -55,9 +54,9 @@ BEHIND_NOTICE = {
 
 # --- kept in step ----------------------------------------------------------------------------
 
-def source_hash(page: str, book: Path = BOOK) -> str:
+def source_hash(page: str, book: Path | None = None) -> str:
     """The version of the English page ``page`` (e.g. ``"pruning.md"``): 12 hex digits of its SHA-256."""
-    return hashlib.sha256((book / "en" / page).read_bytes()).hexdigest()[:12]
+    return hashlib.sha256(((book or BOOK) / "en" / page).read_bytes()).hexdigest()[:12]
 
 
 def translated_from(text: str) -> str | None:
@@ -68,8 +67,9 @@ def translated_from(text: str) -> str | None:
     return str(value) if value is not None else None
 
 
-def status(book: Path = BOOK) -> dict[str, dict[str, list[str]]]:
+def status(book: Path | None = None) -> dict[str, dict[str, list[str]]]:
     """For each translated language: the English pages it lacks (``missing``) and those it is ``behind``."""
+    book = book or BOOK
     english = sorted(p.name for p in (book / "en").glob("*.md"))
     report = {}
     for lang in TRANSLATED:

@@ -25,11 +25,15 @@ if ! command -v chromium >/dev/null 2>&1 || [ ! -d /usr/share/fonts/truetype/not
   fi
 fi
 
-# MathJax 3 served by the site itself (no CDN): pinned in package-lock.json, copied to
-# book/_extra/mathjax, which the build publishes at the site's root (html_extra_path).
-if [ ! -f book/_extra/mathjax/tex-chtml.js ]; then
+# MathJax 3 and Pyodide (the calculator's Python) served by the site itself (no CDN): pinned in
+# package-lock.json, copied to book/_extra/, which the build publishes at the site's root
+# (html_extra_path).
+if [ ! -f book/_extra/mathjax/tex-chtml.js ] || [ ! -f book/_extra/pyodide/pyodide.asm.wasm ]; then
   npm ci --silent --no-audit --no-fund
-  rm -rf book/_extra/mathjax
-  mkdir -p book/_extra
+  rm -rf book/_extra/mathjax book/_extra/pyodide
+  mkdir -p book/_extra/pyodide
   cp -r node_modules/mathjax/es5 book/_extra/mathjax
+  for file in pyodide.js pyodide.mjs pyodide.asm.mjs pyodide.asm.wasm python_stdlib.zip pyodide-lock.json package.json; do
+    cp "node_modules/pyodide/$file" book/_extra/pyodide/
+  done
 fi

@@ -307,3 +307,14 @@ def test_search_indexes_whole_hindi_and_bengali_words(site: Path) -> None:
     assert not [t for t in terms if "\u0964" in t or "\u0965" in t]
     language_data = (site / "_static" / "language_data.js").read_text(encoding="utf-8")
     assert "\\p{Mark}" in language_data and "readerLanguage" in language_data
+
+
+def test_the_book_stylesheets_reach_every_page(site: Path) -> None:
+    """The language and calculator styles (fonts for Hindi and Bengali among them) are linked and served."""
+    for page in content_pages(site):
+        links = [link["href"] for link in _soup(page).find_all("link", rel="stylesheet")]
+        for name in ("languages.css", "calculator.css"):
+            found = [h for h in links if name in h]
+            assert found and resolve(page, found[0]).is_file(), (page.relative_to(site), name)
+    for font in ("NotoSansDevanagari-Regular.ttf", "NotoSansBengali-Regular.ttf"):
+        assert (site / "_static" / font).is_file(), font

@@ -227,3 +227,30 @@ def test_search_finds_hindi_and_bengali_words_on_their_own_pages(server: str, br
 def test_search_from_a_page_lists_its_language_first(server: str, browser: object, lang: str) -> None:
     hrefs = _search_results(browser, server, "BERT", referer=f"{server}/book/{lang}/index.html")
     assert len(hrefs) > 4 and f"book/{lang}/" in hrefs[0], (lang, hrefs[:5])
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_calculator_runs_llmedu_in_the_browser(server: str, browser: object, lang: str) -> None:
+    """Enter a model in the page's form; the total shown is the one llmedu computes in Python."""
+    from llmedu import calculator, fmt
+
+    visit = Visit(browser, server, f"book/{lang}/calculator.html")
+    page = visit.page
+    page.wait_for_selector(".calculator-status[data-state='ready']", timeout=120_000)
+    page.select_option("select[name=preset]", "bert-base")
+    values = {**calculator.presets()["bert-base"], "n_layers": 6, "seq_len": 256, "batch": 16, "dtype": "fp16"}
+    for name in ("n_layers", "seq_len", "batch"):
+        page.fill(f"input[name={name}]", str(values[name]))
+    page.select_option("select[name=dtype]", "fp16")
+    page.click(".llmedu-calculator button[type=submit]")
+    page.wait_for_function("n => document.querySelector(\"[data-key='total'] td:nth-child(3)\")?.textContent === n",
+                           arg=fmt.number(calculator.report(values)["total"], ",", lang), timeout=30_000)
+    expected = calculator.report(values)["training"]["peak_corrected"]
+    shown = page.locator("[data-key='peak_corrected'] td").first.inner_text()
+    assert shown == fmt.number(expected, ",", lang)
+    page.fill("input[name=n_heads]", "7")
+    page.click(".llmedu-calculator button[type=submit]")
+    page.wait_for_selector(".calculator-error")
+    assert "must be divisible by n_heads" in page.locator(".calculator-error").inner_text()
+    assert not visit.errors, visit.errors
+    visit.close()

@@ -162,7 +162,7 @@ SCRIPTS = {"bn": (0x0980, 0x09FF), "hi": (0x0900, 0x097F)}
 def prose_paragraphs(source: str) -> list[str]:
     """Paragraphs of prose: no code, math, directives' options, inline code, roles or link targets."""
     body = without_code(source)
-    body = re.sub(r"```\{(?:literalinclude|code-block)\}.*?```", "", body, flags=re.S)
+    body = re.sub(r"```\{(?:literalinclude|code-block|raw)\}.*?```", "", body, flags=re.S)
     body = re.sub(r"\$\$.+?\$\$", "", body, flags=re.S)
     paragraphs = []
     for block in re.split(r"\n\s*\n", body):

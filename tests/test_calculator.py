@@ -1,0 +1,71 @@
+"""The live calculator's Python (llmedu.calculator): its numbers, its errors, and the files the browser gets.
+
+The page itself, in a browser, is tested in ``test_browser.py``; here the report is held against
+the command line's computation, and the set of modules the site serves is checked to be enough
+to import ``llmedu.calculator`` on its own (as Pyodide will, with nothing else installed).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from llmedu import calculator, cli, fmt, memory, params
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+
+import calculator as site_files  # noqa: E402  (book/_ext/calculator.py, the extension)
+
+
+@pytest.mark.parametrize("name", list(params.PRESETS))
+def test_report_agrees_with_the_command_line(name: str) -> None:
+    values = calculator.presets()[name]
+    values.update(seq_len=min(512, values["n_positions"]), batch=4, dtype="fp16")
+    result = calculator.report(values)
+    args = cli.build_parser().parse_args(["memory", "--preset", name])
+    _, shape = cli.shape_from_args(args)
+    expected = memory.report(params.count(shape), batch=4, seq_len=values["seq_len"], dtype="fp16")
+    assert result["total"] == params.count(shape).total == expected["n_params"]
+    assert result["inference"] == expected["inference"]
+    assert result["training"]["peak_article"] == expected["training_totals"]["article_peak"]
+    activations = expected["training_totals"]["korthikanti_activations"]
+    assert result["training"]["peak_corrected"] == memory.peak_training(result["total"], activations)
+
+
+@pytest.mark.parametrize("lang", fmt.LANGUAGES)
+def test_the_report_speaks_the_page_language(lang: str) -> None:
+    page = calculator.report_html({**calculator.presets()["bert-base"], "seq_len": 128, "batch": 8}, lang)
+    total = params.from_config(params.preset("bert-base")).total
+    assert f'<tr data-key="total">' in page and fmt.number(total, ",", lang) in page
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"n_heads": 7}, "must be divisible by n_heads"),
+    ({"seq_len": 5000}, "must not exceed the model's positions"),
+    ({"batch": "many"}, "batch must be a whole number"),
+    ({"dtype": "fp8"}, "unknown dtype 'fp8'; allowed: fp32, fp16, bf16, int8, int4"),
+    ({"family": "llama"}, "unknown family 'llama'"),
+])
+def test_bad_input_says_what_is_allowed(change: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        calculator.report({**calculator.presets()["gpt2"], **change})
+
+
+def test_the_served_modules_are_enough_to_run_the_calculator(tmp_path: Path) -> None:
+    """Only the files the site serves, in a folder of their own: the import and a report must work."""
+    package = tmp_path / "llmedu"
+    for name in site_files.package_files():
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
+        (package / name).write_bytes((site_files.PACKAGE / name).read_bytes())
+    code = (f"import sys; sys.path.insert(0, {str(tmp_path)!r})\n"
+            "from llmedu import calculator\n"
+            f"assert calculator.__file__.startswith({str(tmp_path)!r}), calculator.__file__\n"
+            "print(calculator.report_html(calculator.presets()['gpt2'], 'bn')[:40])")
+    # -S: no site-packages (so not the installed llmedu, nor any third-party package), -E: no PYTHON* variables
+    result = subprocess.run([sys.executable, "-S", "-E", "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("<table")

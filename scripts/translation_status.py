@@ -46,9 +46,6 @@ def stamp(page: Path) -> str:
     return digest
 
 
-CODE_CELL = re.compile(r"(```\{code-cell\}[^\n]*\n)(.*?)(```)", re.S)
-
-
 def _options_and_code(body: str) -> tuple[str, str]:
     lines = body.split("\n")
     n = 0
@@ -61,9 +58,9 @@ def sync_code(page: Path) -> int:
     """Copy the English code cells (after the language cell) into ``page``; return how many changed."""
     page = page.resolve()
     english = (translations.BOOK / "en" / page.name).read_text(encoding="utf-8")
-    theirs = [_options_and_code(m.group(2))[1] for m in CODE_CELL.finditer(english)]
+    theirs = [_options_and_code(m.group(2))[1] for m in translations.CODE_CELL.finditer(english)]
     text = page.read_text(encoding="utf-8")
-    mine = list(CODE_CELL.finditer(text))
+    mine = list(translations.CODE_CELL.finditer(text))
     if len(mine) != len(theirs):
         raise SystemExit(f"error: {page} has {len(mine)} code cells, its English original {len(theirs)}: "
                          "bring the cells in step by hand")

@@ -30,7 +30,6 @@ from llmedu import i18n  # noqa: E402
 
 LANGS = ("cs", "bn", "hi")
 PENDING = yaml.safe_load((BOOK / "translations-pending.yml").read_text(encoding="utf-8"))
-CODE_CELL = re.compile(r"```\{code-cell\}[^\n]*\n(.*?)```", re.S)
 LABEL = re.compile(r"""\b_\("((?:[^"\\]|\\.)*)"\)""")
 
 
@@ -46,7 +45,7 @@ def text(lang: str, name: str) -> str:
 def code_cells(source: str) -> list[str]:
     """The code of each code cell, without its options (tags and alt text are translated)."""
     cells = []
-    for body in CODE_CELL.findall(source):
+    for _, body, _ in translations.CODE_CELL.findall(source):
         lines = body.split("\n")
         while lines and (lines[0].startswith(":") or not lines[0].strip()):
             lines.pop(0)
@@ -55,7 +54,7 @@ def code_cells(source: str) -> list[str]:
 
 
 def without_code(source: str) -> str:
-    return CODE_CELL.sub("", translations.FRONT_MATTER.sub("", source))
+    return translations.CODE_CELL.sub("", translations.FRONT_MATTER.sub("", source))
 
 
 def test_the_pending_list_is_the_true_state() -> None:

@@ -37,6 +37,8 @@ from llmedu import fmt
 BOOK = Path(__file__).resolve().parent.parent
 TRANSLATED = tuple(lang for lang in fmt.LANGUAGES if lang != "en")
 FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.S)
+#: A MyST code cell: its opening line, its body (options and code), its closing fence.
+CODE_CELL = re.compile(r"(```\{code-cell\}[^\n]*\n)(.*?)(```)", re.S)
 
 #: The notice on a page whose English original has changed since it was translated.
 BEHIND_NOTICE = {

@@ -31,7 +31,9 @@ def merge_streams(outputs: list) -> list:
 
 def execute(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    # No saved widget state: the site shows the widgets' HTML fallback, and Colab makes live ones.
+    NotebookClient(nb, timeout=1800, kernel_name="python3", store_widget_state=False,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = merge_streams(cell.outputs)

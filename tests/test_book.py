@@ -25,6 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 LANGS = ("en", "cs", "bn", "hi")
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
 REPO_URL = CONFIG["repository"]["url"].rstrip("/")
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+import release  # noqa: E402  (the book's extension: the release the labs install and open at)
+
+RELEASE = release.tag(ROOT)
 #: Hosts of content delivery networks whose names must not appear anywhere in a page.
 CDN_MARKERS = ("unpkg.com", "jsdelivr.net", "cdnjs.", "googleapis.com", "gstatic.com", "polyfill.io")
 
@@ -82,19 +86,24 @@ def test_every_lab_is_in_the_table_of_contents() -> None:
         assert f"notebooks/{notebook.stem}" in toc, f"{notebook.name} is not in _toc.yml"
 
 
-def test_labs_install_llmedu_from_the_configured_repository() -> None:
+def test_labs_install_llmedu_from_the_configured_release() -> None:
     for notebook in (ROOT / "notebooks").glob("*.ipynb"):
         cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
         first_code = next("".join(c["source"]) for c in cells if c["cell_type"] == "code")
         assert "google.colab" in first_code, f"{notebook.name}: the first code cell must detect Colab"
-        assert f"git+{REPO_URL}@" in first_code, f"{notebook.name}: install from {REPO_URL}"
+        assert f"git+{REPO_URL}@{RELEASE}\"" in first_code, f"{notebook.name}: install from {REPO_URL} at {RELEASE}"
+    import llmedu
+
+    assert f"v{llmedu.__version__}" == RELEASE, "llmedu.__version__ is not pyproject.toml's version"
+    stale = [p.relative_to(ROOT).as_posix() for p in release.stale(ROOT)]
+    assert not stale, f"{stale} name another release than {RELEASE}: run scripts/pin_release.py"
 
 
 def test_readme_opens_every_lab_in_colab() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     repo = REPO_URL.split("github.com/")[1]
     for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        link = f"colab.research.google.com/github/{repo}/blob/{CONFIG['repository']['branch']}/notebooks/{notebook.name})"
+        link = f"colab.research.google.com/github/{repo}/blob/{RELEASE}/notebooks/{notebook.name})"
         assert link in readme, f"README.md has no Colab link to {notebook.name}"
 
 
@@ -177,12 +186,26 @@ def test_launch_buttons_only_on_labs(site: Path) -> None:
     assert labs
     for page in labs:
         hrefs = [a["href"] for a in _soup(page).find_all("a", href=True)]
-        path = f"{REPO_URL.split('github.com/')[1]}/blob/{CONFIG['repository']['branch']}/notebooks/{page.stem}.ipynb"
+        path = f"{REPO_URL.split('github.com/')[1]}/blob/{RELEASE}/notebooks/{page.stem}.ipynb"
         assert f"https://colab.research.google.com/github/{path}" in hrefs, page.name
         assert any(h.startswith("https://mybinder.org/v2/gh/") and page.stem + ".ipynb" in h for h in hrefs), page.name
     for page in content_pages(site):
         if "notebooks" not in page.relative_to(site).parts:
             assert "colab.research.google.com" not in str(_soup(page)), page.relative_to(site)
+
+
+def test_the_memory_lab_page_shows_the_calculator_widgets_as_their_report(site: Path) -> None:
+    """No kernel runs a static page: the widgets' HTML fallback (the report) stands in for them."""
+    from llmedu import calculator, params
+
+    soup = _soup(site / "notebooks" / "02_memory.html")
+    tables = soup.select("table.calculator-table")
+    assert [t["data-table"] for t in tables] == ["parameters", "inference", "training"]
+    total = tables[0].select_one('tr[data-key="total"]').find_all("td")[1].get_text()
+    assert total == f"{params.count(params.shape_from_config(params.preset('bert-base'))).total:,}"
+    assert total == f"{calculator.report(calculator.presets()['bert-base'])['total']:,}"
+    assert not soup.select('script[type="application/vnd.jupyter.widget-view+json"]'), "a widget view with no widget manager"
+    assert "widget-state" not in str(soup)
 
 
 def test_headings_are_in_order(site: Path) -> None:
@@ -280,7 +303,6 @@ def test_glued_numbers_follow_the_page_language(site: Path) -> None:
 
 
 def test_behind_pages_and_only_they_show_the_notice(site: Path) -> None:
-    sys.path.insert(0, str(ROOT / "book" / "_ext"))
     import translations
 
     behind = {lang: set(pages["behind"]) for lang, pages in translations.status().items()}

@@ -69,3 +69,56 @@ def test_the_served_modules_are_enough_to_run_the_calculator(tmp_path: Path) -> 
     result = subprocess.run([sys.executable, "-S", "-E", "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("<table")
+
+
+# --- the same calculator as Jupyter widgets (llmedu.calculator_widgets) -------------------------
+
+@pytest.mark.parametrize("name", list(params.PRESETS))
+def test_choosing_a_preset_fills_the_form_and_reports_once(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from llmedu import calculator_widgets
+
+    form = calculator_widgets.Calculator("bert-tiny" if name != "bert-tiny" else "gpt2")
+    reports = []
+    real = calculator.report_html
+    monkeypatch.setattr(calculator, "report_html", lambda values, lang: reports.append(values) or real(values, lang))
+    form.preset.value = name
+    assert form.values() == calculator.presets()[name]
+    assert len(reports) == 1, "one report per chosen preset, not one per field"
+    assert form.result() == calculator.report(calculator.presets()[name])
+    assert form.output.value == real(calculator.presets()[name], "en")
+
+
+@pytest.mark.parametrize("lang", fmt.LANGUAGES)
+def test_the_widgets_speak_the_notebook_language(lang: str) -> None:
+    from llmedu import calculator_widgets, i18n
+
+    form = calculator_widgets.Calculator("bert-base", lang)
+    assert form.fields["batch"].description == i18n.translate("Batch size", lang)
+    assert form.output.value == calculator.report_html(calculator.presets()["bert-base"], lang)
+    form.fields["vocab_size"].value = 0
+    assert i18n.translate(calculator_widgets.INVALID, lang) in form.output.value
+    assert "vocab_size must be" in form.output.value  # llmedu's own message, below the translated line
+    form.fields["vocab_size"].value = 30522
+    assert form.output.value == calculator.report_html(calculator.presets()["bert-base"], lang)
+
+
+def test_a_static_page_gets_the_report_and_jupyter_the_form() -> None:
+    from llmedu import calculator_widgets
+
+    form = calculator_widgets.Calculator("gpt2", seq_len=1024, batch=8, dtype="fp16")
+    bundle = form._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == form.box.model_id
+    assert bundle["text/html"] == calculator.report_html(form.values(), "en")
+    assert bundle["text/plain"] == "llmedu calculator: gpt2, fp16, batch 8, sequence 1024"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ({"preset": "gpt-5"}, "unknown preset 'gpt-5'; allowed: "),
+    ({"batch_size": 8}, "unknown calculator fields: batch_size; allowed: family, "),
+    ({"dtype": "fp12"}, "unknown dtype 'fp12'; allowed: "),
+])
+def test_bad_starting_values_say_what_is_allowed(args: dict, message: str) -> None:
+    from llmedu import calculator_widgets
+
+    with pytest.raises(ValueError, match="^" + message.replace("(", r"\(")):
+        calculator_widgets.Calculator(**args)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from llmedu import calculator, cli, fmt, memory, params
+from llmedu import calculator, calculator_widgets, cli, fmt, i18n, memory, params
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
@@ -75,8 +75,6 @@ def test_the_served_modules_are_enough_to_run_the_calculator(tmp_path: Path) -> 
 
 @pytest.mark.parametrize("name", list(params.PRESETS))
 def test_choosing_a_preset_fills_the_form_and_reports_once(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from llmedu import calculator_widgets
-
     form = calculator_widgets.Calculator("bert-tiny" if name != "bert-tiny" else "gpt2")
     reports = []
     real = calculator.report_html
@@ -90,8 +88,6 @@ def test_choosing_a_preset_fills_the_form_and_reports_once(name: str, monkeypatc
 
 @pytest.mark.parametrize("lang", fmt.LANGUAGES)
 def test_the_widgets_speak_the_notebook_language(lang: str) -> None:
-    from llmedu import calculator_widgets, i18n
-
     form = calculator_widgets.Calculator("bert-base", lang)
     assert form.fields["batch"].description == i18n.translate("Batch size", lang)
     assert form.output.value == calculator.report_html(calculator.presets()["bert-base"], lang)
@@ -103,8 +99,6 @@ def test_the_widgets_speak_the_notebook_language(lang: str) -> None:
 
 
 def test_a_static_page_gets_the_report_and_jupyter_the_form() -> None:
-    from llmedu import calculator_widgets
-
     form = calculator_widgets.Calculator("gpt2", seq_len=1024, batch=8, dtype="fp16")
     bundle = form._repr_mimebundle_()
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == form.box.model_id
@@ -118,7 +112,5 @@ def test_a_static_page_gets_the_report_and_jupyter_the_form() -> None:
     ({"dtype": "fp12"}, "unknown dtype 'fp12'; allowed: "),
 ])
 def test_bad_starting_values_say_what_is_allowed(args: dict, message: str) -> None:
-    from llmedu import calculator_widgets
-
     with pytest.raises(ValueError, match="^" + message.replace("(", r"\(")):
         calculator_widgets.Calculator(**args)

@@ -51,8 +51,9 @@ def files(root: Path = ROOT) -> list[Path]:
 
 def pinned(text: str, root: Path = ROOT) -> str:
     """``text`` with every reference to the repository's notebooks or package at :func:`tag`."""
+    release = tag(root)
     for pattern in _patterns(root):
-        text = pattern.sub(lambda m: m.group(1) + tag(root), text)
+        text = pattern.sub(lambda m: m.group(1) + release, text)
     return text
 
 
@@ -63,12 +64,7 @@ def refs(text: str, root: Path = ROOT) -> set[str]:
 
 def stale(root: Path = ROOT) -> list[Path]:
     """The files that name another ref than :func:`tag` (or, for a lab, install from nowhere)."""
-    out = []
-    for path in files(root):
-        text = path.read_text(encoding="utf-8")
-        if refs(text, root) != {tag(root)}:
-            out.append(path)
-    return out
+    return [path for path in files(root) if refs(path.read_text(encoding="utf-8"), root) != {tag(root)}]
 
 
 def pin(root: Path = ROOT) -> list[Path]:
@@ -76,8 +72,9 @@ def pin(root: Path = ROOT) -> list[Path]:
     changed = []
     for path in files(root):
         text = path.read_text(encoding="utf-8")
-        if pinned(text, root) != text:
-            path.write_text(pinned(text, root), encoding="utf-8")
+        new = pinned(text, root)
+        if new != text:
+            path.write_text(new, encoding="utf-8")
             changed.append(path)
     return changed
 

@@ -7,7 +7,10 @@ from ``notebooks/`` and from ``book/<lang>/``), keys sorted so that an unchanged
 an identical file. ``$LLMEDU_RESULTS`` overrides the folder; outside the repository (in Colab)
 results go to ``./results``.
 
-Leaves out what the numbers mean: each lab documents its own keys.
+A file written by a lab (on the numerical path of :mod:`llmedu.lab.runtime`) also says where and how it was computed: the CPU, the
+numerical path as the libraries report it, and their versions (``produced_on``, from
+:func:`llmedu.lab.runtime.provenance`). Leaves out what the numbers mean: each lab documents its
+own keys.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +45,9 @@ def _path(lab: str) -> Path:
 def write(lab: str, values: dict[str, Any]) -> Path:
     """Write ``values`` (JSON-serialisable) as the results of ``lab``; return the file's path."""
     path = _path(lab)
+    runtime = sys.modules.get("llmedu.lab.runtime")
+    if runtime is not None and runtime.is_set_up():  # a lab's results: record the machine and the numerical path
+        values = {**values, "produced_on": runtime.provenance()}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(values, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
     return path

@@ -2,20 +2,25 @@
 
 Usage: .venv/bin/python scripts/execute_notebooks.py [notebooks/NAME.ipynb ...]
 (default: every notebook in notebooks/). Runs each in its own folder with the 'python3'
-kernel of the current environment, with torch's portable CPU kernels (as the tests run them,
-see llmedu.lab.runtime), and merges consecutive stream outputs, as nbval compares them. It does not decide what is stable: cells with wall-clock output carry the
-'nbval-ignore-output' tag.
+kernel of the current environment and merges consecutive stream outputs, as nbval compares
+them. Each lab puts itself on the numerical path of llmedu.lab.runtime in its first cell; after
+the last cell this script asks the same kernel where it ran (llmedu.lab.runtime.provenance) and
+refuses to write a notebook made off the path. The answer (the CPU, the path as the libraries
+report it, their versions) goes into the notebook's metadata, under "llmedu". It does not
+decide what is stable: cells with wall-clock output carry the 'nbval-ignore-output' tag.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 
-from llmedu.lab.runtime import use_portable_kernels
+#: Run after a lab's last cell, in its kernel, and removed before the notebook is written.
+PROVENANCE_CELL = "import json as _json\nfrom llmedu.lab import runtime as _runtime\nprint(_json.dumps(_runtime.provenance()))"
 
 
 def merge_streams(outputs: list) -> list:
@@ -29,20 +34,27 @@ def merge_streams(outputs: list) -> list:
     return merged
 
 
-def execute(path: Path) -> None:
+def execute(path: Path) -> bool:
+    """Execute ``path`` and write it back if it ran on the numerical path; say which."""
     nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(PROVENANCE_CELL))
     # No saved widget state: the site shows the widgets' HTML fallback, and Colab makes live ones.
     NotebookClient(nb, timeout=1800, kernel_name="python3", store_widget_state=False,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
+    produced_on = json.loads("".join(out.get("text", "") for out in nb.cells.pop().outputs))
+    if not produced_on["on_path"]:
+        print(f"NOT WRITTEN {path}: it ran off the numerical path: {produced_on['numerical_path']}")
+        return False
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = merge_streams(cell.outputs)
+    nb.metadata["llmedu"] = {"produced_on": produced_on}
     nbformat.write(nb, path)
-    print(f"executed {path}")
+    print(f"executed {path} on {produced_on['cpu']}")
+    return True
 
 
 if __name__ == "__main__":
-    use_portable_kernels()
     paths = [Path(p) for p in sys.argv[1:]] or sorted(Path("notebooks").glob("*.ipynb"))
-    for notebook in paths:
-        execute(notebook)
+    written = [execute(notebook) for notebook in paths]
+    sys.exit(0 if all(written) else 1)

@@ -1,7 +1,7 @@
-"""Test setup: make the helpers in tests/ importable; pin torch's CPU kernels for the labs; the built site.
+"""Test setup: make the helpers in tests/ importable; the built site.
 
-The notebook kernels that nbval starts inherit this process's environment, so the labs run with
-the portable kernels of :mod:`llmedu.lab.runtime` and print the same numbers on any x86-64 CPU.
+The labs put themselves on their numerical path (:mod:`llmedu.lab.runtime`) in their first cell;
+``notebooks/conftest.py`` makes nbval run them as another CPU would.
 """
 
 import os
@@ -14,10 +14,6 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-
-from llmedu.lab.runtime import use_portable_kernels  # noqa: E402  (no torch import)
-
-use_portable_kernels()
 
 ROOT = Path(__file__).resolve().parent.parent
 

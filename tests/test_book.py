@@ -99,6 +99,26 @@ def test_labs_install_llmedu_from_the_configured_release() -> None:
     assert not stale, f"{stale} name another release than {RELEASE}: run scripts/pin_release.py"
 
 
+def _pins(requirements: list[str]) -> dict[str, str]:
+    return {name.lower(): version for name, _, version in (r.partition("==") for r in requirements) if version}
+
+
+def test_labs_install_in_colab_the_libraries_the_book_computed_with() -> None:
+    """In Colab a lab first installs the book's torch (the CPU build) and the ``reproduce`` extra."""
+    book = _pins((ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines())
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    reproduce = _pins(extras["reproduce"])
+    assert {"torch", "transformers", "numpy", "scikit-learn", "optuna"} <= set(reproduce)
+    assert {name: book.get(name) for name in reproduce} == reproduce, "the reproduce extra and requirements.txt disagree"
+    for notebook in (ROOT / "notebooks").glob("*.ipynb"):
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        first_code = next("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        torch_line, llmedu_line = [line.strip() for line in first_code.splitlines() if "pip install" in line]
+        assert torch_line == (f"!pip install --quiet torch=={book['torch']}+cpu "
+                              "--index-url https://download.pytorch.org/whl/cpu"), f"{notebook.name}: {torch_line}"
+        assert re.search(r"llmedu\[([a-z,]*,)?reproduce(,[a-z,]*)?\] @", llmedu_line), f"{notebook.name}: {llmedu_line}"
+
+
 def test_readme_opens_every_lab_in_colab() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     repo = REPO_URL.split("github.com/")[1]

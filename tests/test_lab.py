@@ -238,3 +238,20 @@ def test_pretrained_minilm_loads_offline_and_matches_the_formula() -> None:
     assert measure.count_parameters(encoder) == params.from_config(encoder.config).total
     assert 22.5e6 < measure.count_parameters(encoder) < 22.9e6
     assert minilm_tokenizer("the plot was not bad")["input_ids"][0] == minilm_tokenizer.cls_token_id
+
+
+def test_the_shipped_models_are_the_labs_student_and_teacher() -> None:
+    """Stale shipped models would make every lab train them again: scripts/ship_models.py refreshes them."""
+    shipped = {folder.name for folder in train.SHIPPED.iterdir()}
+    assert shipped == {train.entry_name(*train.STUDENT), train.entry_name(*train.TEACHER)}, (
+        "llmedu/lab/shipped is stale: run scripts/ship_models.py")
+
+
+def test_an_empty_cache_loads_the_shipped_teacher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLMEDU_CACHE", str(tmp_path))
+    teacher = train.trained(*train.TEACHER, progress=False)
+    assert teacher.source == "shipped" and train.same_as_shipped(teacher.model, *train.TEACHER)
+    assert not list(tmp_path.iterdir())  # loading writes nothing to the cache
+    with torch.no_grad():
+        teacher.model.classifier.bias[0] += 1e-6
+    assert not train.same_as_shipped(teacher.model, *train.TEACHER)

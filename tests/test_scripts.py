@@ -17,10 +17,13 @@ def test_script_parses(script: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_colab_check_installs_what_the_labs_install_in_colab() -> None:
+def test_colab_check_starts_from_the_newest_libraries_then_installs_what_the_labs_install() -> None:
     text = (Path(__file__).resolve().parents[1] / "scripts" / "colab_check.sh").read_text(encoding="utf-8")
-    assert '"$repo[lab,search,minilm]"' in text  # the extras that the labs' Colab cells ask for
-    assert "requirements.txt" not in text.split("set -euo pipefail", 1)[1]  # the newest releases, not the pins
+    body = text.split("set -euo pipefail", 1)[1]
+    assert "requirements.txt" not in body  # Colab's libraries: the newest releases, not the book's pins
+    newest, cell = body.index('--upgrade "$repo[lab,search,minilm]"'), body.index('"$repo[reproduce,minilm]"')
+    assert newest < cell  # then the extras that the labs' Colab cells ask for
+    assert "--nbval " in body and "--nbval-lax" not in body  # the book's outputs, compared strictly
 
 
 

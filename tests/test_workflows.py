@@ -68,6 +68,8 @@ def test_a_release_is_checked_against_the_labs_tag_and_gets_the_archive() -> Non
 
 def test_the_labs_and_the_widgets_are_checked_with_the_newest_libraries_every_week() -> None:
     workflow = load("colab-check.yml")
+    colab = workflow["jobs"]["colab-check"]["steps"]
+    assert any(str(s.get("with", {}).get("python-version")) == "3.12" for s in colab)  # Colab's Python
     assert workflow["on"]["schedule"] and "workflow_dispatch" in workflow["on"]
     assert "bash scripts/colab_check.sh" in runs(workflow).splitlines()
     assert "bash scripts/widgets_check.sh" in runs(workflow).splitlines()

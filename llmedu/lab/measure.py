@@ -3,7 +3,7 @@
 One call, :func:`measure`, returns for a classifier its accuracy and F1, its parameter count and
 non-zero parameter count, its serialized size (``torch.save`` of the state dict, in MB and MiB),
 its CPU latency per batch (median over repeated runs after a warm-up, with the interquartile
-range as the spread, at the current thread count) and the peak memory of one inference batch
+range as the spread, on 2 threads, with the libraries' own choices: :mod:`~llmedu.lab.native_timer`) and the peak memory of one inference batch
 (weights plus the tensors the forward pass creates, counted by
 :class:`~llmedu.lab.memory_meter.LiveTensorMeter`). :func:`compare` prints two measurements side
 by side with their ratio, as MIT's efficient-ML labs do.
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 
 from llmedu import checks, fmt, units
+from llmedu.lab import native_timer
 from llmedu.lab.memory_meter import LiveTensorMeter
 from llmedu.lab.train import Batch, batches, evaluate
 
@@ -68,10 +69,20 @@ def _forward(model: torch.nn.Module, batch: Batch) -> object:
     return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
 
 
+#: The least time spent warming up before timing, in seconds (kernels compiled, caches and clocks settled).
+WARMUP_SECONDS = 0.25
+
+
 def call_times(call: Callable[[], object], repeats: int = 30, warmup: int = 5) -> list[float]:
-    """Seconds of each of ``repeats`` calls of ``call``, after ``warmup`` calls that are not timed."""
+    """Seconds of each of ``repeats`` calls of ``call``, after untimed warm-up calls.
+
+    The warm-up makes ``warmup`` calls, and more until :data:`WARMUP_SECONDS` have passed.
+    """
     checks.positive_int("repeats", repeats)
+    start = time.perf_counter()
     for _ in range(checks.nonnegative_int("warmup", warmup)):
+        call()
+    while warmup and time.perf_counter() - start < WARMUP_SECONDS:
         call()
     times = []
     for _ in range(repeats):
@@ -82,10 +93,13 @@ def call_times(call: Callable[[], object], repeats: int = 30, warmup: int = 5) -
 
 
 def latency(model: torch.nn.Module, batch: Batch, repeats: int = 30, warmup: int = 5) -> tuple[float, float]:
-    """Median seconds per forward pass of ``batch`` and the interquartile range, without gradients."""
+    """Median seconds per forward pass of ``batch`` and the interquartile range, without gradients.
+
+    Timed with the libraries' own choices for this CPU (:mod:`llmedu.lab.native_timer`), not on
+    the labs' numerical path, whose portable fp32 products would distort every speed-up.
+    """
     model.eval()
-    with torch.inference_mode():
-        times = call_times(lambda: _forward(model, batch), repeats, warmup)
+    times = native_timer.times("forward", model, batch, repeats=repeats, warmup=warmup)
     quartiles = statistics.quantiles(times, n=4) if len(times) > 1 else [times[0]] * 3
     return statistics.median(times), quartiles[2] - quartiles[0]
 

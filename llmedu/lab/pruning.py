@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch.nn.utils import prune
 
 from llmedu import checks, i18n
-from llmedu.lab import measure
+from llmedu.lab import native_timer
 from llmedu.lab.train import Batch, evaluate, logits_of
 
 METHODS = ("global", "layer")
@@ -169,9 +169,8 @@ def matmul_times(weight: torch.Tensor, inputs: torch.Tensor, repeats: int = 50) 
     differs.
     """
     csr = to_csr(weight)
-    with torch.inference_mode():
-        return (statistics.median(measure.call_times(lambda: inputs @ weight.T, repeats)),
-                statistics.median(measure.call_times(lambda: csr @ inputs.T, repeats)))
+    return (statistics.median(native_timer.times("matmul_transposed", inputs, weight, repeats=repeats)),
+            statistics.median(native_timer.times("matmul_transposed", csr, inputs, repeats=repeats)))
 
 
 def _loss(model: torch.nn.Module, encoded: Batch) -> float:

@@ -33,6 +33,7 @@ TRAINING_STATES: dict[str, dict[str, int]] = {
     "fp32_adam": {"weights": 4, "gradients": 4, "adam_momentum": 4, "adam_variance": 4},
     "mixed_adam": {"fp16_weights": 2, "fp16_gradients": 2, "fp32_master_weights": 4,
                    "adam_momentum": 4, "adam_variance": 4},
+    "autocast_adam": {"fp32_weights": 4, "fp32_gradients": 4, "adam_momentum": 4, "adam_variance": 4},
 }
 
 
@@ -85,7 +86,9 @@ def training_states(n_params: int, scheme: str = "fp32_adam") -> dict[str, int]:
 
     ``fp32_adam``: weights, gradients and Adam's two moments in fp32, :math:`4+4+8 = 16N`.
     ``mixed_adam``: fp16 weights and gradients plus fp32 master weights and moments,
-    :math:`2+2+12 = 16N` (ZeRO paper, section 3.1). Activations are not included.
+    :math:`2+2+12 = 16N` (ZeRO paper, section 3.1; Megatron, Apex O2). ``autocast_adam``: mixed
+    precision as ``torch.autocast`` does it, fp32 weights and gradients whose 16-bit copies live
+    only during the matrix products, :math:`4+4+8 = 16N`. Activations are not included.
 
     >>> sum(training_states(1000, "mixed_adam").values())
     16000
@@ -181,7 +184,8 @@ def _activation_bytes(dtype: str) -> int:
 
 
 def activations_per_layer_bert(batch: int, seq_len: int, hidden: int, n_heads: int, d_ff: int | None = None,
-                               dtype: str = "fp32", mask_bytes: int | None = None) -> int:
+                               dtype: str = "fp32", mask_bytes: int | None = None, attention_dropout: bool = True,
+                               fused_attention: bool = False) -> int:
     """Bytes one BERT layer saves for backward, counted tensor by tensor (PyTorch, transformers).
 
     Derived from the tensors autograd keeps for one ``BertLayer`` in training mode (the memory
@@ -193,18 +197,32 @@ def activations_per_layer_bert(batch: int, seq_len: int, hidden: int, n_heads: i
 
     .. math:: e(8sbh + 2sbf + 2as^2b + 4sb) + m(2sbh + as^2b)
 
+    That is attention as PyTorch's math path computes it (eager, or SDPA with dropout). Without
+    attention dropout (``attention_dropout=False``) only the softmax output is kept per head,
+    :math:`e \\cdot as^2b`. A fused kernel (``fused_attention=True``: FlashAttention, memory-efficient
+    SDPA, or SDPA on a CPU without dropout) keeps no :math:`s \\times s` tensor at all, only one
+    fp32 log-sum-exp per row and head, :math:`4asb` bytes, and recomputes the scores in backward.
+
     ``d_ff`` defaults to ``4 * hidden``; ``mask_bytes`` defaults to ``e`` (what PyTorch does on
     a CPU; a GPU's fused dropout keeps 1-byte masks).
 
     >>> activations_per_layer_bert(batch=4, seq_len=128, hidden=768, n_heads=12)
     37756928
+    >>> activations_per_layer_bert(batch=4, seq_len=128, hidden=768, n_heads=12, fused_attention=True)
+    28344320
     """
     b, s, h = _bsh(batch, seq_len, hidden)
     a = checks.positive_int("n_heads", n_heads)
     f = 4 * h if d_ff is None else checks.positive_int("d_ff", d_ff)
     e = _activation_bytes(dtype)
     m = e if mask_bytes is None else checks.positive_int("mask_bytes", mask_bytes)
-    return e * (8 * s * b * h + 2 * s * b * f + 2 * a * s * s * b + 4 * s * b) + m * (2 * s * b * h + a * s * s * b)
+    if fused_attention:
+        scores = 4 * a * s * b
+    elif attention_dropout:
+        scores = 2 * e * a * s * s * b + m * a * s * s * b
+    else:
+        scores = e * a * s * s * b
+    return e * (8 * s * b * h + 2 * s * b * f + 4 * s * b) + m * 2 * s * b * h + scores
 
 
 def logits_article(batch: int, seq_len: int, vocab_size: int) -> int:

@@ -19,6 +19,11 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "book" / "_ext"))
+import kernel_transport  # noqa: E402  (the book's extension: encrypted kernel sockets, no TCP warning)
+
+kernel_transport.encrypt()
+
 #: Run after a lab's last cell, in its kernel, and removed before the notebook is written.
 PROVENANCE_CELL = "import json as _json\nfrom llmedu.lab import runtime as _runtime\nprint(_json.dumps(_runtime.provenance()))"
 

@@ -91,7 +91,7 @@ def test_report_adds_kv_cache_only_for_decoders():
     (lambda: memory.weights_bytes(-1), "n_params must be a whole number >= 0"),
     (lambda: memory.weights_bytes(10, "fp8"), "unknown dtype 'fp8'; allowed: fp32, fp16, bf16, int8, int4"),
     (lambda: memory.kv_cache_bytes(12, 768, 0, 1), "seq_len must be a whole number >= 1"),
-    (lambda: memory.training_states(10, "sgd"), "unknown scheme 'sgd'; allowed: fp32_adam, mixed_adam"),
+    (lambda: memory.training_states(10, "sgd"), "unknown scheme 'sgd'; allowed: fp32_adam, mixed_adam, autocast_adam"),
     (lambda: memory.report(params.from_config(params.preset("bert-base")), seq_len=513),
      "seq_len (513) must not exceed the model's positions (512)"),
     (lambda: units.describe_size(-5), "n_bytes must be >= 0"),

@@ -11,9 +11,10 @@ from llmedu.lab.memory_meter import (LiveTensorMeter, saved_for_backward, saved_
                                      training_step_timeline)
 
 
-def bert_layer(hidden: int, heads: int, ffn: int) -> torch.nn.Module:
+def bert_layer(hidden: int, heads: int, ffn: int, **attention: object) -> torch.nn.Module:
     torch.manual_seed(0)
-    config = BertConfig(hidden_size=hidden, num_attention_heads=heads, intermediate_size=ffn, num_hidden_layers=1)
+    config = BertConfig(hidden_size=hidden, num_attention_heads=heads, intermediate_size=ffn, num_hidden_layers=1,
+                        **attention)
     return BertModel(config, add_pooling_layer=False).encoder.layer[0].train()
 
 
@@ -34,6 +35,24 @@ def test_derived_formula_equals_what_a_bert_layer_saves(hidden: int, heads: int,
         assert abs(korthikanti / measured - 1) < 0.15
     assert memory.activations_per_layer_article(batch, seq, hidden) < 0.5 * measured
 
+
+
+@pytest.mark.parametrize("implementation,dropout,options,square", [
+    ("sdpa", 0.1, {}, 3),                                               # SDPA's math path: three s x s tensors per head
+    ("sdpa", 0.0, {"attention_dropout": False, "fused_attention": True}, 0),  # the fused CPU kernel: none
+    ("eager", 0.0, {"attention_dropout": False}, 1),                    # eager without dropout: the softmax output
+])
+def test_attention_kernels_keep_the_scores_the_formula_says(implementation: str, dropout: float, options: dict,
+                                                            square: int) -> None:
+    hidden, heads, batch, seq = 96, 3, 2, 40
+    layer = bert_layer(hidden, heads, 4 * hidden, attn_implementation=implementation, attention_probs_dropout_prob=dropout)
+    _, out = saved_for_backward(lambda: run_layer(layer, batch, seq), exclude=layer)
+    rows = saved_tensor_inventory(out, exclude=layer)
+    scores = [row for row in rows if tuple(row["shape"][-2:]) == (seq, seq)]
+    assert sum(row["bytes"] for row in scores) == square * 4 * heads * seq * seq * batch
+    formula = memory.activations_per_layer_bert(batch, seq, hidden, heads, dtype="fp32", **options)
+    # eager attention also saves its 0-dimensional scaling factor (8 bytes)
+    assert 0 <= sum(row["bytes"] for row in rows) - formula <= 8
 
 def test_korthikanti_at_16_bits_is_the_published_formula() -> None:
     b, s, h, a = 3, 50, 64, 4

@@ -97,3 +97,18 @@ def test_encoding_texts_needs_one_label_per_text() -> None:
         tokenizer.encode_texts(tokenizer.build_tokenizer(), ["good", "bad"], [1])
     with pytest.raises(ValueError, match="at least one text"):
         tokenizer.encode_texts(tokenizer.build_tokenizer(), [], [])
+
+
+def test_random_search_odds_equal_those_of_every_draw_counted() -> None:
+    """The exact formula against enumerating every draw, on values with ties."""
+    import itertools
+    import statistics
+
+    values = [0.48, 0.5, 0.5, 0.61, 0.75, 0.9, 0.93, 0.93, 0.95]
+    for budget in (1, 3, 5, 9):
+        bests = sorted(max(draw) for draw in itertools.combinations(values, budget))
+        hit, median = search.random_search_odds(values, budget, target=0.93)
+        assert hit == pytest.approx(sum(b >= 0.93 for b in bests) / len(bests))
+        assert median == statistics.median_low(bests)
+    with pytest.raises(ValueError, match="budget must be at most the number of values"):
+        search.random_search_odds(values, budget=10, target=0.9)

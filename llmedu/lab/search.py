@@ -6,6 +6,8 @@ instead of cross-validation). :func:`study` runs an Optuna search over the same 
 seeded TPE sampler and a median pruner that stops trials whose validation accuracy lags.
 A search's cost is counted in epochs trained (each epoch processes every training example once,
 whatever the batch size), so a trial stopped early counts for the epochs it ran.
+:func:`random_search_odds` tells, from a finished grid alone, what a random search of the same
+budget would have found: the baseline a smarter search has to beat.
 
 Leaves out cross-validation (one training per configuration is what the lab can afford),
 parallel and distributed search, and ``Trainer.hyperparameter_search`` (the labs train with
@@ -15,6 +17,7 @@ their own loop, not with ``Trainer``).
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -174,6 +177,28 @@ def importances(finished: optuna.Study, seed: int = 0) -> dict[str, float]:
     evaluator = optuna.importance.FanovaImportanceEvaluator(seed=checks.nonnegative_int("seed", seed))
     return {name: float(value) for name, value in
             optuna.importance.get_param_importances(finished, evaluator=evaluator).items()}
+
+
+def random_search_odds(values: Sequence[float], budget: int, target: float) -> tuple[float, float]:
+    """What a random search over a finished grid would have found, without training anything.
+
+    Drawing ``budget`` of the grid's configurations at random (without replacement), returns the
+    probability that the best of them reaches ``target`` and the median of their best value,
+    both exact: the best of the draw is at most the ``i``-th smallest value with probability
+    C(i, budget) / C(n, budget).
+
+    >>> random_search_odds([0.5, 0.6, 0.7, 0.9], budget=2, target=0.9)
+    (0.5, 0.7)
+    """
+    checks.positive_int("budget", budget)
+    ordered = sorted(float(v) for v in values)
+    if budget > len(ordered):
+        raise ValueError(f"budget must be at most the number of values ({len(ordered)}), got {budget}")
+    draws = math.comb(len(ordered), budget)
+    below = sum(v < target for v in ordered)
+    at_most = [math.comb(i + 1, budget) / draws for i in range(len(ordered))]
+    median = next(v for v, p in zip(ordered, at_most) if p >= 0.5)
+    return 1 - math.comb(below, budget) / draws, median
 
 
 def _quiet() -> None:

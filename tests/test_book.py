@@ -26,6 +26,7 @@ LANGS = ("en", "cs", "bn", "hi")
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
 REPO_URL = CONFIG["repository"]["url"].rstrip("/")
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
+import licence  # noqa: E402  (the book's extension: the licence in every page's footer)
 import release  # noqa: E402  (the book's extension: the release the labs install and open at)
 
 RELEASE = release.tag(ROOT)
@@ -360,3 +361,18 @@ def test_the_book_stylesheets_reach_every_page(site: Path) -> None:
             assert found and resolve(page, found[0]).is_file(), (page.relative_to(site), name)
     for font in ("NotoSansDevanagari-Regular.ttf", "NotoSansBengali-Regular.ttf"):
         assert (site / "_static" / font).is_file(), font
+
+
+def test_every_page_shows_the_licence_in_its_language(site: Path) -> None:
+    for name in licence.PUBLISHED.values():
+        assert (site / "licence" / name).is_file(), name
+    pages = content_pages(site)
+    assert len(pages) > 40
+    for page in pages:
+        footer = _soup(page).select_one("p.licence")
+        assert footer is not None, page.relative_to(site)
+        text = footer.get_text(" ", strip=True)
+        words = licence.FOOTER[page_language(site, page) or "en"]
+        assert all(word in text for word in words) and "CC BY 4.0" in text and "MIT" in text, (page, text)
+        for link in footer.find_all("a"):
+            assert resolve(page, link["href"]).is_file(), (page.relative_to(site), link["href"])

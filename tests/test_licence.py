@@ -1,4 +1,4 @@
-"""The book's licences: LICENSE, CITATION.cff, the footer of every page, and the third-party notices.
+"""The book's licences: LICENSE, CITATION.cff and the third-party notices (the footer: ``test_book.py``).
 
 The site and the package ship files that others wrote (fonts, MathJax, Pyodide, the theme's
 assets, BERT's vocabulary). Every file they ship is either the project's own (``OWN_SITE`` and
@@ -19,17 +19,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from bs4 import BeautifulSoup
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "book" / "_ext"))
-
-import licence  # noqa: E402  (the book's extension, importable as a library)
-
 NOTICES = ROOT / "THIRD_PARTY_NOTICES.md"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-LANGS = ("en", "cs", "bn", "hi")
 
 #: The project's own files in the built site (pages, figures, the search index, the calculator).
 OWN_SITE = ("*.html", ".buildinfo", "objects.inv", "searchindex.js", "_sources/*", "_images/*",
@@ -154,23 +148,4 @@ def test_citation_names_this_release_and_repository() -> None:
     assert citation["repository-code"].rstrip("/") == CONFIG["repository"]["url"].rstrip("/")
     assert set(citation["license"]) == {"CC-BY-4.0", "MIT"}
     assert citation["authors"] and all(a.get("name") or a.get("family-names") for a in citation["authors"])
-    assert set(citation["preferred-citation"]["languages"]) == set(LANGS)
-
-
-# --- the site -----------------------------------------------------------------------------------
-
-def test_every_page_shows_the_licence_in_its_language(site: Path) -> None:
-    for name in licence.PUBLISHED.values():
-        assert (site / "licence" / name).is_file(), name
-    pages = [p for lang in LANGS for p in sorted((site / "book" / lang).glob("*.html"))]
-    pages += sorted((site / "notebooks").glob("*.html")) + [site / "index.html"]
-    assert len(pages) > 40
-    for page in pages:
-        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
-        lang = page.relative_to(site).parts[1] if page.relative_to(site).parts[0] == "book" else "en"
-        footer = soup.select_one("p.licence")
-        assert footer is not None, page.relative_to(site)
-        text = footer.get_text(" ", strip=True)
-        assert all(word in text for word in licence.FOOTER[lang]) and "CC BY 4.0" in text and "MIT" in text, (page, text)
-        for link in footer.find_all("a"):
-            assert (page.parent / link["href"]).resolve().is_file(), (page.relative_to(site), link["href"])
+    assert set(citation["preferred-citation"]["languages"]) == {"en", "cs", "bn", "hi"}

@@ -15,6 +15,7 @@ and tests never assert them. Leaves out GPU timing and energy.
 from __future__ import annotations
 
 import io
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -51,6 +52,20 @@ def count_parameters(model: torch.nn.Module) -> int:
 def count_nonzero(model: torch.nn.Module) -> int:
     """Parameters of ``model`` that are not zero (after pruning, the ones that survived)."""
     return sum(int(torch.count_nonzero(p)) for p in {id(p): p for p in model.parameters()}.values())
+
+
+def accuracy_standard_error(accuracy: float, n: int) -> float:
+    """The standard error of an accuracy measured on ``n`` examples, :math:`\\sqrt{p(1-p)/n}`.
+
+    How far another sample of the same size could move it: a difference between two models
+    smaller than about twice this says little.
+
+    >>> round(accuracy_standard_error(0.95, 1000), 4)
+    0.0069
+    """
+    if isinstance(accuracy, bool) or not isinstance(accuracy, (int, float)) or not 0 <= accuracy <= 1:
+        raise ValueError(f"accuracy must be between 0 and 1, got {accuracy!r}")
+    return math.sqrt(accuracy * (1 - accuracy) / checks.positive_int("n", n))
 
 
 def serialized_size(model: torch.nn.Module) -> int:

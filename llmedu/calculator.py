@@ -8,7 +8,8 @@ same functions and compare what the page shows with them.
 Covers: the presets the form offers (:func:`presets`), checking the reader's input (every bad
 value gives a ``ValueError`` that says what is allowed), the numbers (:func:`report`: the exact
 count per component beside the article's formula; weights, inference with the KV cache, and
-training with the article's activation and peak formulas beside the corrected ones) and their
+training with the article's activation and peak formulas beside the corrected peak, in one
+precision regime: mixed precision as ``torch.autocast`` runs it) and their
 HTML (:func:`report_html`, labels from :mod:`llmedu.i18n`, numbers from :func:`llmedu.fmt.number`).
 Leaves out the form itself (each page writes it in its language, with the field names of
 :data:`FIELDS`) and anything that needs torch.
@@ -71,7 +72,8 @@ def report(values: dict[str, Any]) -> dict[str, Any]:
     count = params.count(s)
     article = params.article_formula(s.vocab_size, s.d_model, s.n_layers, s.d_ff)
     mem = memory.report(count, batch=batch, seq_len=seq, dtype=dtype)
-    activations = mem["training_totals"]["korthikanti_activations"]
+    totals = mem["training_totals"]
+    loss = {"lm_loss_peak": totals["lm_loss_peak"]} if "lm_loss_peak" in totals else {}
     return {
         "shape": asdict(s), "seq_len": seq, "batch": batch, "dtype": dtype,
         "components": {k: v for k, v in count.components.items() if v},
@@ -80,10 +82,11 @@ def report(values: dict[str, Any]) -> dict[str, Any]:
         "training": {
             "states_fp32_adam": mem["training_states"]["fp32_adam"],
             "states_mixed_adam": mem["training_states"]["mixed_adam"],
-            "activations_article": mem["training_totals"]["article_activations"],
-            "activations_korthikanti": activations,
-            "peak_article": mem["training_totals"]["article_peak"],
-            "peak_corrected": memory.peak_training(count.total, activations),
+            "activations_article": totals["article_activations"],
+            "activations_korthikanti": totals["korthikanti_activations"],
+            **loss,
+            "peak_article": totals["article_peak"],
+            "peak_corrected": totals["autocast_peak"],
         },
     }
 
@@ -101,7 +104,8 @@ ROW_LABELS = {
     "activations_article": "activations, all layers: the article's formula",
     "activations_korthikanti": "activations, all layers: Korthikanti et al. (16-bit)",
     "peak_article": "peak: the article's M_steady + activations + 4BSV",
-    "peak_corrected": "peak, corrected: max(12N + activations, 16N)",
+    "lm_loss_peak": "logits and cross-entropy at the start of backward (fp32): 12BSV",
+    "peak_corrected": "peak, mixed precision as torch.autocast runs it: max(12N + activations + loss, 16N)",
 }
 
 
@@ -137,7 +141,7 @@ def report_html(values: dict[str, Any], lang: str = "en") -> str:
     rows.append(f'<tr data-key="article_total"><th scope="row">{article}</th><td></td>'
                 f"<td>{fmt.number(r['article_total'], ',', lang)}</td>"
                 f"<td>{fmt.number(r['article_total'] - total, '+,', lang)}</td></tr>")
-    parts = [_table(_("Parameters by component"), [_("component"), _("per layer"), _("total"), _("share")],
+    parts = [_table(_("Parameters by component"), [_("component"), _("in each layer"), _("total"), _("share")],
                     rows, "parameters")]
     size_header = [_("estimate"), _("bytes"), "MB", "MiB"]
     inference = [_size_row(_(ROW_LABELS[k]), v, lang, k) for k, v in r["inference"].items()]

@@ -1,13 +1,14 @@
 """Arithmetic of compressed weights: sparse storage, quantized storage, and what pruning removes.
 
 Covers the bytes of a matrix stored in CSR format (:func:`csr_bytes`), the sparsity above which
-CSR is smaller than the dense matrix (:func:`csr_break_even`), the bytes of weights quantized to
+CSR is smaller than the dense matrix (:func:`csr_break_even`), the same two for a bitmask format
+(:func:`bitmask_bytes`, :func:`bitmask_break_even`), the bytes of weights quantized to
 a few bits with a scale per group (:func:`quantized_bytes`), and the parameters that go with one
 attention head (:func:`head_parameters`) or one FFN neuron (:func:`ffn_neuron_parameters`) of a
 BERT-style layer. The pruning and quantization chapters hold each of them against a measurement.
 
 Pure arithmetic, no torch. Leaves out the container's overhead (``torch.save`` adds a few
-hundred bytes per tensor) and formats other than CSR (COO, block-sparse, 2:4).
+hundred bytes per tensor) and formats other than CSR and a bitmask (COO, block-sparse, 2:4).
 """
 
 from __future__ import annotations
@@ -48,6 +49,35 @@ def csr_break_even(value_bytes: float = 4, index_bytes: int = 8) -> float:
     """
     value_bytes = checks.positive_number("value_bytes", value_bytes)
     return checks.positive_int("index_bytes", index_bytes) / (value_bytes + index_bytes)
+
+
+def bitmask_bytes(rows: int, cols: int, nonzero: int, value_bytes: float = 4) -> float:
+    r"""Bytes of a ``rows`` x ``cols`` matrix stored as a bitmask and its non-zero values.
+
+    .. math:: B_\text{bitmask} = \text{nnz}\,b_v + \frac{\text{rows} \cdot \text{cols}}{8}
+
+    one bit per entry says whether it is kept, and the kept values follow in order. Pruning chapter.
+
+    >>> bitmask_bytes(512, 128, nonzero=6554)         # 90% sparse, fp32 values
+    34408.0
+    """
+    rows, cols = checks.positive_int("rows", rows), checks.positive_int("cols", cols)
+    if not 0 <= checks.nonnegative_int("nonzero", nonzero) <= rows * cols:
+        raise ValueError(f"nonzero must be between 0 and rows * cols = {rows * cols}, got {nonzero}")
+    return nonzero * checks.positive_number("value_bytes", value_bytes) + rows * cols / 8
+
+
+def bitmask_break_even(value_bytes: float = 4) -> float:
+    r"""The sparsity above which a bitmask and the kept values take fewer bytes than the dense matrix.
+
+    .. math:: (1 - s)\,b_v + \tfrac{1}{8} < b_v \iff s > \frac{1}{8\,b_v}
+
+    Pruning chapter.
+
+    >>> bitmask_break_even(4), bitmask_break_even(1)
+    (0.03125, 0.125)
+    """
+    return 1 / (8 * checks.positive_number("value_bytes", value_bytes))
 
 
 def head_parameters(d_model: int, head_size: int) -> int:

@@ -11,7 +11,9 @@ function, named after where it comes from:
 * activations saved for the backward pass, per layer: the article's formula as printed
   (14E + 4BSS), the sum of the parts the article itself lists (20E + 4BSS), Korthikanti
   et al. 2022 (:math:`sbh(34 + 5as/h)`, and the same accounting at any dtype), and a count
-  derived from the tensors a BERT layer really saves; the article's logits terms and its peak.
+  derived from the tensors a BERT layer really saves; the article's logits terms and its peak;
+* a language model's logits and cross-entropy as transformers computes them (:func:`lm_loss_bytes`),
+  and the corrected peak of a training step (:func:`peak_training`).
 
 Leaves out allocator fragmentation, framework workspaces, gradient checkpointing and
 parallelism; the memory lab measures what these formulas miss.
@@ -256,15 +258,41 @@ def peak_article(n_params: int, n_layers: int, batch: int, seq_len: int, hidden:
             + 4 * batch * seq_len * vocab_size)
 
 
-def peak_training(n_params: int, activation_bytes: int, scheme: str = "fp32_adam") -> int:
+def lm_loss_bytes(batch: int, seq_len: int, vocab_size: int) -> dict[str, int]:
+    """A language model's logits and cross-entropy in a training step, as transformers computes the loss.
+
+    The loss upcasts the logits to fp32 and takes their log-softmax over the vocabulary, which
+    autograd keeps for backward: ``saved`` is :math:`4sbv` bytes (Korthikanti et al.'s term for
+    the output layer; part of the activations). At the start of the backward pass two more fp32
+    tensors of the same shape are alive beside it, the loss's gradient with respect to the
+    log-probabilities and the gradient of the logits: ``backward_extra`` is :math:`8sbv` bytes,
+    on top of the activations, until the log-softmax's backward has run. The memory lab measures
+    both on a small GPT-2. Fused or chunked losses (Liger's fused linear cross-entropy, Cut
+    Cross-Entropy) never hold the :math:`s \times b \times v` tensors and make both terms small.
+
+    >>> lm_loss_bytes(batch=4, seq_len=128, vocab_size=50257)
+    {'saved': 102926336, 'backward_extra': 205852672}
+    """
+    n = checks.positive_int("batch", batch) * checks.positive_int("seq_len", seq_len) \
+        * checks.positive_int("vocab_size", vocab_size)
+    return {"saved": 4 * n, "backward_extra": 8 * n}
+
+
+def peak_training(n_params: int, activation_bytes: int, scheme: str = "fp32_adam", backward_extra: int = 0) -> int:
     r"""Peak of a steady-state training step with Adam, corrected: the larger of two moments.
 
     During the forward pass the weights, the optimizer state and the activations are live,
     but no gradients: the previous step's were freed by ``zero_grad``. At the end of the
     backward pass the gradients are live and the activations freed. So the peak is
-    :math:`\max(M_\text{states} - M_\text{grads} + A,\; M_\text{states})`, not
-    :math:`M_\text{states} + A` (the article's ``16N + activations``). Leaves out temporaries
-    of the optimizer's own step, which the memory lab measures.
+    :math:`\max(M_\text{states} - M_\text{grads} + A + T,\; M_\text{states})`, not
+    :math:`M_\text{states} + A` (the article's ``16N + activations``), where ``backward_extra``
+    :math:`T` is what the start of the backward pass adds on top of the activations (a language
+    model's loss: ``lm_loss_bytes(...)["backward_extra"]``).
+
+    It assumes that ``zero_grad(set_to_none=True)`` (PyTorch's default) frees the gradients
+    before the next forward pass and that a step has one batch: with gradient accumulation the
+    gradients stay alive through the later forward passes, and :math:`M_\text{states} + A`
+    holds. Leaves out temporaries of the optimizer's own step, which the memory lab measures.
 
     >>> peak_training(1_000_000, activation_bytes=10_000_000)   # 12 N + A
     22000000
@@ -274,7 +302,8 @@ def peak_training(n_params: int, activation_bytes: int, scheme: str = "fp32_adam
     states = training_states(n_params, scheme)
     total = sum(states.values())
     gradients = sum(v for k, v in states.items() if "gradients" in k)
-    return max(total - gradients + checks.nonnegative_int("activation_bytes", activation_bytes), total)
+    return max(total - gradients + checks.nonnegative_int("activation_bytes", activation_bytes)
+               + checks.nonnegative_int("backward_extra", backward_extra), total)
 
 
 def report(params: ParamCount, batch: int = 1, seq_len: int | None = None, dtype: str = "fp32") -> dict[str, Any]:
@@ -283,7 +312,10 @@ def report(params: ParamCount, batch: int = 1, seq_len: int | None = None, dtype
     Fractional estimates (the 1.2x rule, int4 weights of an odd count) are rounded up.
 
     ``seq_len`` defaults to the model's number of positions and may not exceed it. The
-    activation formulas assume 16-bit activations, as their sources do.
+    activation formulas assume 16-bit activations, as their sources do. ``autocast_peak`` is
+    the corrected peak in one precision regime, mixed precision as ``torch.autocast`` runs it:
+    fp32 weights, gradients and Adam state, 16-bit activations (Korthikanti et al.) and, for a
+    decoder, the fp32 loss of :func:`lm_loss_bytes` (``lm_loss_peak``, saved plus backward).
 
     >>> from llmedu.params import from_config, preset
     >>> r = report(from_config(preset("gpt2")), batch=1, seq_len=1024, dtype="fp16")
@@ -303,6 +335,17 @@ def report(params: ParamCount, batch: int = 1, seq_len: int | None = None, dtype
     if s.architecture == "decoder":
         inference["kv_cache"] = kv_cache_bytes(layers, d, seq, b, dtype)
         inference["eleuther_1.2x_plus_kv_cache"] = inference["eleuther_1.2x"] + inference["kv_cache"]
+    korthikanti = layers * activations_per_layer_korthikanti(b, seq, d, s.n_heads)
+    totals = {
+        "article_activations": activations_article(layers, b, seq, d, s.vocab_size),
+        "korthikanti_activations": korthikanti,
+        "article_peak": peak_article(n, layers, b, seq, d, s.vocab_size),
+    }
+    loss = {"saved": 0, "backward_extra": 0}
+    if s.architecture == "decoder":
+        loss = lm_loss_bytes(b, seq, s.vocab_size)
+        totals["lm_loss_peak"] = loss["saved"] + loss["backward_extra"]
+    totals["autocast_peak"] = peak_training(n, korthikanti + loss["saved"], "autocast_adam", loss["backward_extra"])
     return _whole_bytes({
         "n_params": n, "dtype": dtype, "batch": b, "seq_len": seq,
         "weights_by_dtype": {name: weights_bytes(n, name) for name in units.DTYPE_BYTES},
@@ -313,11 +356,7 @@ def report(params: ParamCount, batch: int = 1, seq_len: int | None = None, dtype
             "article_parts": activations_per_layer_article_parts(b, seq, d),
             "korthikanti": activations_per_layer_korthikanti(b, seq, d, s.n_heads),
         },
-        "training_totals": {
-            "article_activations": activations_article(layers, b, seq, d, s.vocab_size),
-            "korthikanti_activations": layers * activations_per_layer_korthikanti(b, seq, d, s.n_heads),
-            "article_peak": peak_article(n, layers, b, seq, d, s.vocab_size),
-        },
+        "training_totals": totals,
     })
 
 

@@ -79,6 +79,17 @@ def test_article_peak_is_the_sum_of_its_terms():
                                                          + 6 * b * s * v + 4 * b * s * v)
 
 
+def test_a_language_models_loss_adds_its_backward_tensors_to_the_peak():
+    loss = memory.lm_loss_bytes(batch=2, seq_len=16, vocab_size=1000)
+    assert loss == {"saved": 4 * 2 * 16 * 1000, "backward_extra": 8 * 2 * 16 * 1000}
+    n, activations = 10_000, 500_000
+    assert memory.peak_training(n, activations, backward_extra=loss["backward_extra"]) \
+        == 12 * n + activations + loss["backward_extra"]
+    assert memory.peak_training(n, 0, backward_extra=0) == 16 * n  # the gradients' moment still bounds it below
+    with pytest.raises(ValueError, match="backward_extra must be a whole number >= 0"):
+        memory.peak_training(n, activations, backward_extra=-1)
+
+
 def test_report_adds_kv_cache_only_for_decoders():
     gpt2 = memory.report(params.from_config(params.preset("gpt2")), batch=2, seq_len=128, dtype="fp16")
     bert = memory.report(params.from_config(params.preset("bert-base")), batch=2, seq_len=128)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from transformers import BertConfig, BertModel
+from transformers import BertConfig, BertModel, GPT2Config, GPT2LMHeadModel
 
 from llmedu import memory
 from llmedu.lab.memory_meter import (LiveTensorMeter, saved_for_backward, saved_tensor_inventory,
@@ -87,3 +87,22 @@ def test_meter_does_not_count_views_or_tensors_made_before() -> None:
 def test_corrected_peak_is_never_above_the_article_peak() -> None:
     for n, act in [(10**6, 10**5), (10**6, 10**8), (12345, 0)]:
         assert memory.peak_training(n, act) <= 16 * n + act
+
+
+@pytest.mark.parametrize("vocab,hidden,batch,seq", [(5000, 16, 2, 16), (3000, 32, 3, 24)])
+def test_a_language_models_loss_keeps_and_adds_what_lm_loss_bytes_says(vocab: int, hidden: int, batch: int,
+                                                                        seq: int) -> None:
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=vocab, n_embd=hidden, n_head=2, n_layer=1, n_positions=64,
+                        bos_token_id=None, eos_token_id=None)
+    model = GPT2LMHeadModel(config).train()
+    ids = torch.randint(0, vocab, (batch, seq))
+    expected = memory.lm_loss_bytes(batch, seq, vocab)
+    inventory = saved_tensor_inventory(model(input_ids=ids, labels=ids).loss, exclude=model)
+    assert sum(r["bytes"] for r in inventory if r["shape"][-1:] == (vocab,)) == expected["saved"]
+    with LiveTensorMeter() as meter:
+        loss = model(input_ids=ids, labels=ids).loss
+        meter.mark("after_forward")
+        loss.backward()
+    after_forward = dict(meter.timeline)["after_forward"]
+    assert meter.peak - after_forward == pytest.approx(expected["backward_extra"], rel=1e-3)

@@ -7,6 +7,7 @@ fail if the wrong rows or columns go.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -175,6 +176,27 @@ def test_csr_formula_matches_the_saved_bytes() -> None:
                       for _, m in pruning.encoder_linears(model))
         # what torch.save adds around the CSR tensors: a few hundred bytes per tensor
         assert 0 < pruning.sparse_size(model, index_dtype) - dense_rest - formula < 12 * 3 * 600
+
+
+def test_bitmask_formula_matches_a_packed_mask_and_its_values() -> None:
+    model = pruning.make_permanent(pruning.magnitude_prune(random_model(), 0.9))
+    for _, module in pruning.encoder_linears(model):
+        weight = module.weight.detach()
+        packed = np.packbits((weight != 0).numpy()).nbytes + weight[weight != 0].numpy().nbytes
+        assert packed == compression.bitmask_bytes(*weight.shape, int(torch.count_nonzero(weight)))
+    for value_bytes in (4, 2, 1):
+        s = compression.bitmask_break_even(value_bytes)
+        kept = lambda sparsity: round((1 - sparsity) * 64 * 64)
+        assert compression.bitmask_bytes(64, 64, kept(s + 0.01), value_bytes) < 64 * 64 * value_bytes
+        assert compression.bitmask_bytes(64, 64, kept(s - 0.01), value_bytes) > 64 * 64 * value_bytes
+
+
+def test_layer_sparsities_average_to_the_models_sparsity() -> None:
+    model = pruning.magnitude_prune(random_model(), 0.8)  # global: layers differ, the total is 80%
+    shares = pruning.layer_sparsities(model)
+    sizes = {name: module.weight.numel() for name, module in pruning.encoder_linears(model)}
+    assert sum(shares[n] * sizes[n] for n in sizes) / sum(sizes.values()) == pytest.approx(pruning.sparsity(model))
+    assert pruning.sparsity(model) == pytest.approx(0.8, abs=1e-4) and len(set(shares.values())) > 1
 
 
 def test_structured_removal_matches_the_parameter_formulas() -> None:

@@ -85,6 +85,30 @@ def test_dynamic_int8_stores_a_quarter_and_stays_close() -> None:
     assert not torch.equal(a, b) and torch.allclose(a, b, atol=0.05)
 
 
+def test_static_int8_fixes_each_activation_scale_at_calibration() -> None:
+    """Static: a review's logits do not depend on the batch it comes in; dynamic: they do."""
+    model = models.build_model("tiny", VOCAB, seed=0).eval()
+    generator = torch.Generator().manual_seed(3)
+    calibration = torch.randint(5, VOCAB, (64, 12), generator=generator)
+    static = quantization.static_int8(model, lambda m: m(input_ids=calibration))
+    assert not any(type(m) is torch.nn.Linear for m in static.modules())
+    assert sum(isinstance(m, quantization.StaticInt8Linear) for m in static.modules()) == \
+        sum(isinstance(m, torch.nn.Linear) for m in model.modules())
+    dynamic = quantization.dynamic_int8(model)
+    review, other = calibration[:1], torch.randint(5, VOCAB, (1, 12), generator=generator)
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        with torch.inference_mode():
+            alone = [m(input_ids=review).logits for m in (static, dynamic)]
+            together = [m(input_ids=torch.cat([review, other])).logits[:1] for m in (static, dynamic)]
+            assert torch.equal(alone[0], together[0]) and not torch.equal(alone[1], together[1])
+            assert torch.allclose(static(input_ids=calibration).logits, model(input_ids=calibration).logits, atol=0.1)
+        assert torch.are_deterministic_algorithms_enabled()  # the static layers restore the mode they found
+    finally:
+        torch.use_deterministic_algorithms(deterministic)
+
+
 def test_one_role_is_quantized_alone() -> None:
     model = models.build_model("tiny", VOCAB, seed=0)
     assert quantization.role_names(model, "FFN out") == {"bert.encoder.layer.0.output.dense", "bert.encoder.layer.1.output.dense"}

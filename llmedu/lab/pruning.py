@@ -105,6 +105,11 @@ def sparsity(model: torch.nn.Module) -> float:
     return sum(int((w == 0).sum()) for w in weights) / sum(w.numel() for w in weights)
 
 
+def layer_sparsities(model: torch.nn.Module) -> dict[str, float]:
+    """Share of zeros in the weight of each of the encoder's Linear layers, by module name."""
+    return {name: int((module.weight == 0).sum()) / module.weight.numel() for name, module in encoder_linears(model)}
+
+
 def encoder_weight_count(model: torch.nn.Module) -> int:
     """Entries of the weight matrices of the encoder's Linear layers (what pruning works on)."""
     return sum(module.weight.numel() for _, module in encoder_linears(model))

@@ -9,20 +9,24 @@ what quantization-aware training (:func:`attach_fake_quantization`) trains throu
 stored in int8, activations quantized on the fly per batch), whose fbgemm kernels are fast on
 x86 CPUs. It lives in ``torch.ao.quantization``, which torch 2.13 deprecates in favour of
 torchao; torchao's CPU kernels are slow in eager mode, so the labs use both and say which is
-which. :func:`linear_weight_bytes` measures what the weights take in either form.
+which. :func:`static_int8` is the article's own path done as it must be: eager-mode *static*
+int8, each ``Linear`` between a ``QuantStub`` and a ``DeQuantStub``, its input's scale fixed by a
+calibration pass over real data. :func:`linear_weight_bytes` measures what the weights take.
 
 For the pretrained MiniLM, :func:`sentence_embeddings` (mean pooling, as sentence-transformers
 does) and :func:`quantize_role` (dynamic int8 for the Linear layers of one role only) show how far
 quantization moves the outputs and which layers move them.
 
-Leaves out static quantization (calibrated activations; the article's path), GPU kernels and
-formats below 8 bits other than by fake quantization.
+Leaves out PT2E (``torch.export`` with the x86 Inductor quantizer), whose int8 speed needs
+``torch.compile`` and oneDNN (off on the labs' numerical path), GPU kernels and formats below
+8 bits other than by fake quantization.
 """
 
 from __future__ import annotations
 
 import copy
 import warnings
+from collections.abc import Callable
 
 import torch
 from torch.nn.utils import parametrize
@@ -138,6 +142,55 @@ def dynamic_int8(model: torch.nn.Module, per_channel: bool = False, only: set[st
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", UserWarning)
         return quantize_dynamic(model, spec, inplace=False)
+
+
+class StaticInt8Linear(torch.nn.Sequential):
+    """A ``Linear`` between a ``QuantStub`` and a ``DeQuantStub``: the unit :func:`static_int8` quantizes.
+
+    After ``convert`` the three are ``Quantize`` (the input's calibrated scale and zero point),
+    ``QuantizedLinear`` (int8 weights per channel, an int8 output with its own calibrated scale)
+    and ``DeQuantize``. Its forward pass allows non-deterministic algorithms for the duration of
+    the call: torch flags the quantized kernel's resizing of its output tensor as such under the
+    labs' deterministic mode, though the integer product and its rounding are exact.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        enabled, warn_only = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+        torch.use_deterministic_algorithms(False)
+        try:
+            return super().forward(x)
+        finally:
+            torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
+
+
+def static_int8(model: torch.nn.Module, calibrate: Callable[[torch.nn.Module], object]) -> torch.nn.Module:
+    """A copy of ``model`` with every ``Linear`` in calibrated static int8 (eager mode, fbgemm kernels on x86).
+
+    Wraps each ``Linear`` in a :class:`StaticInt8Linear`, gives the wrappers (and only them: the
+    embeddings, attention's softmax and the layer norms stay in float) the ``"x86"`` configuration
+    (a histogram observer on activations, with the 7-bit range that keeps fbgemm's AVX2 products
+    from saturating; per-channel weights), runs ``prepare``, calls ``calibrate(model)`` to run real
+    batches through the observers, and runs ``convert``. Each activation's scale is then fixed:
+    nothing is measured at run time, unlike :func:`dynamic_int8`.
+    """
+    from torch.ao.quantization import DeQuantStub, QuantStub, convert, get_default_qconfig, prepare
+
+    model = copy.deepcopy(model).eval()
+    qconfig = get_default_qconfig("x86")
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, torch.nn.Linear):
+                wrapper = StaticInt8Linear(QuantStub(), child, DeQuantStub())
+                wrapper.qconfig = qconfig
+                setattr(parent, name, wrapper)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        prepare(model, inplace=True)
+        with torch.no_grad():
+            calibrate(model)
+        convert(model, inplace=True)
+    return model
 
 
 def torchao_int8(model: torch.nn.Module, weight_only: bool = False) -> torch.nn.Module:

@@ -5,7 +5,8 @@ function, named after where it comes from:
 
 * weights by number format: :math:`N \\times` bytes per parameter;
 * inference working memory by the article's rule (2x the weights) and by EleutherAI's
-  "Transformer Math 101" rule (1.2x), plus the KV cache a decoder keeps while generating;
+  "Transformer Math 101" rule (1.2x), plus the KV cache a decoder keeps while generating
+  (multi-head or grouped-query attention);
 * training model states: fp32 Adam and mixed-precision Adam, both 16 bytes per parameter
   (Rajbhandari et al. 2020, the ZeRO paper);
 * activations saved for the backward pass, per layer: the article's formula as printed
@@ -68,19 +69,24 @@ def inference_eleuther(n_params: int, dtype: str = "fp32") -> float:
     return ELEUTHER_INFERENCE_FACTOR * weights_bytes(n_params, dtype)
 
 
-def kv_cache_bytes(n_layers: int, d_model: int, seq_len: int, batch: int, dtype: str = "fp16") -> float:
-    """Bytes of a decoder's key/value cache: :math:`2 \\cdot L \\cdot b \\cdot s \\cdot d \\cdot` bytes.
+def kv_cache_bytes(n_layers: int, d_model: int, seq_len: int, batch: int, dtype: str = "fp16",
+                   kv_width: int | None = None) -> float:
+    """Bytes of a decoder's key/value cache: :math:`2 \\cdot L \\cdot b \\cdot s \\cdot w \\cdot` bytes.
 
-    One key and one value vector of width ``d_model`` per layer, token and sequence
-    (multi-head attention; grouped-query attention would divide it). It grows linearly with
-    the context, which a fixed multiple of the weights cannot express.
+    One key and one value vector per layer, token and sequence, each ``kv_width`` values wide.
+    With multi-head attention that is ``d_model`` (the default). With grouped-query attention
+    (GQA: Llama, Mistral, Qwen, Gemma) groups of query heads share one key and one value head,
+    and the width is ``n_kv_heads * head_dim``: the cache shrinks by ``n_heads / n_kv_heads``.
+    It grows linearly with the context, which a fixed multiple of the weights cannot express.
 
     >>> kv_cache_bytes(n_layers=12, d_model=768, seq_len=1024, batch=1, dtype="fp16")
     37748736
+    >>> kv_cache_bytes(n_layers=32, d_model=4096, seq_len=1, batch=1, dtype="bf16", kv_width=8 * 128)  # Llama-3-8B
+    131072
     """
+    width = checks.positive_int("d_model", d_model) if kv_width is None else checks.positive_int("kv_width", kv_width)
     return (2 * checks.positive_int("n_layers", n_layers) * checks.positive_int("batch", batch)
-            * checks.positive_int("seq_len", seq_len) * checks.positive_int("d_model", d_model)
-            * units.bytes_per_param(dtype))
+            * checks.positive_int("seq_len", seq_len) * width * units.bytes_per_param(dtype))
 
 
 def training_states(n_params: int, scheme: str = "fp32_adam") -> dict[str, int]:

@@ -18,6 +18,7 @@ DTYPE_BYTES: dict[str, float] = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1, "in
 
 MB = 10**6  #: one megabyte (decimal), in bytes
 GB = 10**9  #: one gigabyte (decimal), in bytes
+KiB = 2**10  #: one kibibyte (binary), in bytes
 MiB = 2**20  #: one mebibyte (binary), in bytes
 GiB = 2**30  #: one gibibyte (binary), in bytes
 

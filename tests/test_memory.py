@@ -39,6 +39,21 @@ def test_kv_cache_equals_the_cache_gpt2_keeps():
     assert memory.kv_cache_bytes(n_layers=3, d_model=64, seq_len=seq, batch=batch, dtype="fp32") == measured
 
 
+@pytest.mark.parametrize("heads,kv_heads,head_dim", [(8, 2, 16), (4, 1, 8), (4, 4, 32)])
+def test_kv_cache_with_grouped_query_attention_equals_the_cache_llama_keeps(heads, kv_heads, head_dim):
+    from transformers import LlamaConfig, LlamaModel
+
+    config = LlamaConfig(vocab_size=100, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=heads, num_key_value_heads=kv_heads, head_dim=head_dim)
+    torch.manual_seed(0)
+    model = LlamaModel(config).eval()
+    batch, seq = 2, 7
+    with torch.no_grad():
+        cache = model(torch.zeros(batch, seq, dtype=torch.long), use_cache=True).past_key_values
+    measured = sum(t.numel() * t.element_size() for layer in cache.layers for t in (layer.keys, layer.values))
+    assert memory.kv_cache_bytes(2, 64, seq, batch, "fp32", kv_width=kv_heads * head_dim) == measured
+
+
 def test_training_states_are_16_bytes_per_parameter_in_both_schemes():
     for scheme in memory.TRAINING_STATES:
         assert sum(memory.training_states(10, scheme).values()) == 160

@@ -104,7 +104,7 @@ ROW_LABELS = {
     "activations_article": "activations, all layers: the article's formula",
     "activations_korthikanti": "activations, all layers: Korthikanti et al. (16-bit)",
     "peak_article": "peak: the article's M_steady + activations + 4BSV",
-    "lm_loss_peak": "logits and cross-entropy at the start of backward (fp32): 12BSV",
+    "lm_loss_peak": "language-model loss at the start of backward (fp32): 12BSV",
     "peak_corrected": "peak, mixed precision as torch.autocast runs it: max(12N + activations + loss, 16N)",
 }
 

@@ -352,7 +352,7 @@ def report(params: ParamCount, batch: int = 1, seq_len: int | None = None, dtype
         loss = lm_loss_bytes(b, seq, s.vocab_size)
         totals["lm_loss_peak"] = loss["saved"] + loss["backward_extra"]
     totals["autocast_peak"] = peak_training(n, korthikanti + loss["saved"], "autocast_adam", loss["backward_extra"])
-    return _whole_bytes({
+    return whole_bytes({
         "n_params": n, "dtype": dtype, "batch": b, "seq_len": seq,
         "weights_by_dtype": {name: weights_bytes(n, name) for name in units.DTYPE_BYTES},
         "inference": inference,
@@ -366,10 +366,10 @@ def report(params: ParamCount, batch: int = 1, seq_len: int | None = None, dtype
     })
 
 
-def _whole_bytes(value: Any) -> Any:
+def whole_bytes(value: Any) -> Any:
     """``value`` with every number rounded up to an ``int`` (nested dicts included)."""
     if isinstance(value, dict):
-        return {key: _whole_bytes(item) for key, item in value.items()}
+        return {key: whole_bytes(item) for key, item in value.items()}
     if isinstance(value, float):
         return math.ceil(value)
     return value

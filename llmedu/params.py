@@ -11,9 +11,10 @@ Two views, side by side, as the parameters chapter uses them:
 
 Covers the base models that ``transformers.AutoModel`` builds (embeddings, layers, final layer
 norm, BERT's pooler, cross-attention when a config asks for it) and an optional untied output
-head of ``vocab_size x d_model`` weights. Leaves out task heads (classifiers, the MLM transform),
-other architectures (rotary embeddings, gated FFNs, grouped-query attention) and buffers, which
-are not parameters. Importing this module does not import torch or transformers.
+head of ``vocab_size x d_model`` weights. Today's decoders (rotary embeddings, gated FFNs,
+grouped-query attention, experts) are counted in :mod:`llmedu.decoders`, to which
+:func:`from_config` hands their configs. Leaves out task heads (classifiers, the MLM transform)
+and buffers, which are not parameters. Importing this module does not import torch or transformers.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmedu import checks
+from llmedu import checks, decoders
 
 #: Per family: our generic size name -> the attribute name in the transformers config.
 FAMILY_KEYS: dict[str, dict[str, str]] = {
@@ -167,7 +168,10 @@ def shape_from_config(cfg: Any, output_head: str = "none") -> TransformerShape:
     >>> shape_from_config({"model_type": "distilbert"}).n_layers
     6
     """
-    family = checks.choice("model_type", _read(cfg, "model_type", None), FAMILIES)
+    family = checks.choice("model_type", _read(cfg, "model_type", None), FAMILIES + decoders.FAMILIES)
+    if family in decoders.FAMILIES:
+        raise ValueError(f"model_type {family!r} is a modern decoder: count it with llmedu.decoders "
+                         f"(or params.from_config); this shape covers {', '.join(FAMILIES)}")
     defaults = FAMILY_DEFAULTS[family]
     sizes = {ours: _read(cfg, theirs, defaults.get(theirs)) for ours, theirs in FAMILY_KEYS[family].items()}
     return shape(family, cross_attention=bool(_read(cfg, "add_cross_attention", False)),
@@ -248,14 +252,21 @@ def count(s: TransformerShape) -> ParamCount:
     return ParamCount(s, per_layer, components)
 
 
-def from_config(cfg: Any, output_head: str = "none") -> ParamCount:
+def from_config(cfg: Any, output_head: str = "none") -> ParamCount | decoders.DecoderCount:
     """Exact parameter count of the model ``transformers.AutoModel.from_config(cfg)`` builds.
+
+    Today's decoder families (Llama, Mistral, Qwen2, Qwen3, Mixtral, Gemma 2, Phi-3) are counted
+    by :func:`llmedu.decoders.from_config`, which also takes ``output_head="config"``.
 
     >>> from_config(preset("gpt2")).total
     124439808
     >>> from_config({"model_type": "distilbert"}).total
     66362880
+    >>> from_config({"model_type": "llama", "num_hidden_layers": 2}).total
+    535842816
     """
+    if _read(cfg, "model_type", None) in decoders.FAMILIES:
+        return decoders.from_config(cfg, output_head)
     return count(shape_from_config(cfg, output_head=output_head))
 
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from llmedu import memory, params
+from llmedu import decoders, memory, params
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -63,7 +63,31 @@ def test_memory_table_runs_for_a_preset():
 
 def test_presets_lists_every_preset():
     result = run("presets")
-    assert all(name in result.stdout for name in params.PRESETS)
+    assert all(name in result.stdout for name in [*params.PRESETS, *decoders.PRESETS])
+
+
+def test_a_config_file_counts_like_the_preset_it_copies(tmp_path):
+    for name in ("gpt2", "qwen3-8b"):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(params.preset(name) if name in params.PRESETS else decoders.preset(name)))
+        from_file, from_preset = (json.loads(run("params", option, value, "--json").stdout)
+                                  for option, value in (("--config", str(path)), ("--preset", name)))
+        assert from_file["total"] == from_preset["total"] and from_file["components"] == from_preset["components"]
+
+
+def test_a_modern_decoder_counts_its_head_and_active_parameters():
+    result = json.loads(run("params", "--preset", "mixtral-8x7b", "--json").stdout)
+    count = decoders.from_config(decoders.preset("mixtral-8x7b"), output_head="config")
+    assert result["total"] == count.total and result["active_per_token"] == count.active < count.total
+    table = run("params", "--preset", "mixtral-8x7b").stdout
+    assert "active per token" in table and f"{count.total:,}" in table
+
+
+def test_a_modern_decoders_memory_has_the_grouped_query_kv_cache():
+    result = json.loads(run("memory", "--preset", "llama-3-8b", "--seq", "8192", "--dtype", "bf16", "--json").stdout)
+    assert result["kv_cache"]["per_token"] == 2 * 32 * 8 * 128 * 2  # layers, key/value heads, head width, bf16
+    assert result["kv_cache"]["batch_and_sequence"] == 8192 * result["kv_cache"]["per_token"]
+    assert result["weights_by_dtype"]["bf16"] == 2 * result["n_params"]
 
 
 @pytest.mark.parametrize("args, fragment", [
@@ -72,7 +96,10 @@ def test_presets_lists_every_preset():
     (["params", "--layers", "twelve"], "expected a whole number, got 'twelve'"),
     (["params", "--preset", "bert-huge"], "unknown preset 'bert-huge'"),
     (["params", "--family", "t5"], "unknown family 't5'"),
-    (["params", "--preset", "gpt2", "--family", "gpt2"], "either --preset or --family"),
+    (["params", "--preset", "gpt2", "--family", "gpt2"], "give one of --preset, --config and --family"),
+    (["params", "--config", "/nonexistent/config.json"], "config file not found: /nonexistent/config.json"),
+    (["params", "--preset", "llama-3-8b", "--layers", "3"], "size options (--layers) apply to bert"),
+    (["memory", "--preset", "llama-3-8b"], "give the sequence length with --seq for llama"),
     (["memory", "--dtype", "fp8"], "unknown dtype 'fp8'"),
     (["memory", "--preset", "bert-base", "--seq", "4096"], "must not exceed the model's positions (512)"),
     (["memory", "--batch", "-1"], "batch must be a whole number >= 1"),
@@ -80,6 +107,25 @@ def test_presets_lists_every_preset():
 ])
 def test_bad_input_gives_one_line_and_exit_status_2(args, fragment):
     result = run(*args)
+    _assert_one_line_error(result, fragment)
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("{not json", "is not JSON (Expecting property name enclosed in double quotes at line 1, column 2)"),
+    ("[1, 2]", "holds a JSON list, not an object with a model_type"),
+    ('{"hidden_size": 8}', "has no model_type; allowed: bert, distilbert, gpt2, roberta, llama"),
+    ('{"model_type": "falcon"}', "has model_type 'falcon'; allowed: bert"),
+    ('{"model_type": "llama", "num_attention_heads": 32, "num_key_value_heads": 5}',
+     "num_attention_heads (32) must be a multiple of num_key_value_heads (5)"),
+    ('{"model_type": "mistral", "hidden_size": -4}', "hidden_size must be a whole number >= 1"),
+])
+def test_a_bad_config_file_gives_one_line_and_exit_status_2(tmp_path, text, fragment):
+    path = tmp_path / "config.json"
+    path.write_text(text)
+    _assert_one_line_error(run("params", "--config", str(path)), fragment)
+
+
+def _assert_one_line_error(result, fragment):
     assert result.returncode == 2
     assert fragment in result.stderr
     assert "Traceback" not in result.stderr

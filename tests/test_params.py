@@ -142,8 +142,9 @@ def test_bad_shapes_raise_a_clear_value_error(kwargs, fragment):
 
 
 def test_unknown_family_and_preset_list_what_is_allowed():
-    with pytest.raises(ValueError, match="allowed: bert, distilbert, gpt2, roberta"):
-        params.from_config({"model_type": "llama"})
+    with pytest.raises(ValueError, match="allowed: bert, distilbert, gpt2, roberta, llama, mistral, qwen2, qwen3, "
+                                         "mixtral, gemma2, phi3"):
+        params.from_config({"model_type": "falcon"})
     with pytest.raises(ValueError, match="allowed: bert-tiny"):
         params.preset("bert-huge")
     with pytest.raises(ValueError, match="n_token_types must be 0"):

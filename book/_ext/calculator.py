@@ -25,7 +25,7 @@ from sphinx.application import Sphinx
 HERE = Path(__file__).resolve().parent
 PACKAGE = HERE.parent.parent / "llmedu"
 #: What llmedu.calculator imports, directly or not (a test checks that this list is closed).
-MODULES = ("__init__.py", "checks.py", "units.py", "params.py", "memory.py", "fmt.py", "i18n.py", "calculator.py")
+MODULES = ("__init__.py", "checks.py", "units.py", "params.py", "decoders.py", "memory.py", "fmt.py", "i18n.py", "calculator.py")
 
 
 def package_files() -> list[str]:

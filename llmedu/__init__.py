@@ -1,9 +1,10 @@
 """llmedu: the arithmetic and the labs of the book "Smaller and faster language models".
 
-The arithmetic modules (:mod:`~llmedu.units`, :mod:`~llmedu.params`, :mod:`~llmedu.decoders`, :mod:`~llmedu.memory`,
-:mod:`~llmedu.scaling`, :mod:`~llmedu.compression`, :mod:`~llmedu.tradeoffs`) are pure Python and import neither torch nor
-transformers; the command line (``python -m llmedu``) is :mod:`~llmedu.cli`, which reads presets and
-``config.json`` files through :mod:`~llmedu.model_config`. The book's four
+The arithmetic modules (:mod:`~llmedu.units`, :mod:`~llmedu.params`, :mod:`~llmedu.decoders`,
+:mod:`~llmedu.memory`, :mod:`~llmedu.weight_formats`, :mod:`~llmedu.scaling`, :mod:`~llmedu.compression`,
+:mod:`~llmedu.tradeoffs`) are pure Python and import neither torch nor transformers; the command
+line (``python -m llmedu``) is :mod:`~llmedu.cli`, which reads presets and ``config.json`` files
+through :mod:`~llmedu.model_config`. The book's four
 languages share :mod:`~llmedu.fmt` (numbers in each language), :mod:`~llmedu.i18n` (the labels
 that code draws) and :mod:`~llmedu.plotting` (fonts for Devanagari and Bengali).
 

@@ -7,8 +7,8 @@ MB and MiB, or JSON with ``--json``. Bad input ends with one line on stderr that
 problem, and exit status 2; no traceback.
 
 Today's decoders (:mod:`llmedu.decoders`) are described by a preset or a config file, not by size
-options; their memory report has the weights, the KV cache with grouped-query attention and the
-training states (activations and peaks: the BERT and GPT-2 shapes only, for now).
+options; their memory report has the weights (in 16-bit and low-bit formats, with each format's
+real overhead), the KV cache with grouped-query attention and the training states (activations and peaks: the BERT and GPT-2 shapes only, for now).
 Leaves out everything that needs torch: it computes, it never builds a model.
 """
 
@@ -20,7 +20,7 @@ import sys
 from dataclasses import asdict
 from typing import Any, Sequence
 
-from llmedu import checks, decoders, memory, model_config, params, units
+from llmedu import checks, decoders, memory, model_config, params, units, weight_formats
 
 #: Command-line option -> our generic size name.
 SIZE_OPTIONS = {"vocab": "vocab_size", "d_model": "d_model", "layers": "n_layers", "heads": "n_heads",
@@ -201,17 +201,24 @@ def format_decoder_params(result: dict[str, Any]) -> str:
     return "\n\n".join([_describe_decoder(result["model"], s), _table(rows), _table(weights)])
 
 
+#: The low-bit formats the memory report of a modern decoder prices, with their real overhead.
+LOW_BIT_FORMATS = ("q8_0", "q6_k", "q4_k", "q4_0", "nf4_double_quant", "gptq_4bit_g128")
+
+
 def decoder_memory_result(label: str, s: decoders.DecoderShape, batch: int, seq_len: int | None,
                           dtype: str) -> dict[str, Any]:
     """The weights, the KV cache (grouped-query attention) and the training states of a modern decoder."""
     if seq_len is None:
         raise ValueError(f"give the sequence length with --seq for {s.family} (its config sets no single context)")
-    n = decoders.count(s, output_head="config").total
+    count = decoders.count(s, output_head="config")
+    n = count.total
     kv = {"per_token": memory.kv_cache_bytes(s.n_layers, s.d_model, 1, 1, dtype, kv_width=s.kv_width),
           "batch_and_sequence": memory.kv_cache_bytes(s.n_layers, s.d_model, seq_len, batch, dtype, kv_width=s.kv_width)}
     return memory.whole_bytes({"model": label, "shape": asdict(s), "n_params": n, "dtype": dtype,
             "batch": checks.positive_int("batch", batch), "seq_len": checks.positive_int("seq_len", seq_len),
             "weights_by_dtype": {name: memory.weights_bytes(n, name) for name in units.DTYPE_BYTES},
+            "weights_in_low_bit_formats": {name: weight_formats.file_bytes(count.components, name)
+                                           for name in LOW_BIT_FORMATS},
             "kv_cache": kv,
             "training_states": {scheme: sum(memory.training_states(n, scheme).values())
                                 for scheme in memory.TRAINING_STATES}})
@@ -222,7 +229,9 @@ def format_decoder_memory(result: dict[str, Any]) -> str:
     sections = [_describe_decoder(result["model"], decoders.DecoderShape(**result["shape"]))
                 + f"\nbatch {result['batch']} | sequence {result['seq_len']:,} | weights and cache in {result['dtype']}"
                   f" | {result['n_params']:,} parameters"]
-    titles = {"weights_by_dtype": "weights by format", "kv_cache": f"KV cache ({result['dtype']})",
+    titles = {"weights_by_dtype": "weights by format",
+              "weights_in_low_bit_formats": "weights in low-bit formats (embeddings, head, norms in bf16)",
+              "kv_cache": f"KV cache ({result['dtype']})",
               "training_states": "training model states (no activations)"}
     for key, title in titles.items():
         rows = [(title, "bytes", "size")]

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from llmedu import decoders, memory, params
+from llmedu import decoders, memory, params, weight_formats
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -88,6 +88,9 @@ def test_a_modern_decoders_memory_has_the_grouped_query_kv_cache():
     assert result["kv_cache"]["per_token"] == 2 * 32 * 8 * 128 * 2  # layers, key/value heads, head width, bf16
     assert result["kv_cache"]["batch_and_sequence"] == 8192 * result["kv_cache"]["per_token"]
     assert result["weights_by_dtype"]["bf16"] == 2 * result["n_params"]
+    count = decoders.from_config(decoders.preset("llama-3-8b"), output_head="config")
+    assert result["weights_in_low_bit_formats"]["q4_k"] == weight_formats.file_bytes(count.components, "q4_k")
+    assert result["weights_in_low_bit_formats"]["q4_k"] < result["weights_by_dtype"]["bf16"] / 2
 
 
 @pytest.mark.parametrize("args, fragment", [

@@ -91,5 +91,5 @@ def choice(name: str, value: object, allowed: Iterable[str]) -> str:
     """
     options = list(allowed)
     if value not in options:
-        raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(options)}")
+        raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(map(str, options))}")
     return str(value)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from llmedu import decoders, memory, params, weight_formats
+from llmedu import decoders, finetuning, fit, gguf_recipes, kv_cache, memory, params, speed
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -89,8 +89,46 @@ def test_a_modern_decoders_memory_has_the_grouped_query_kv_cache():
     assert result["kv_cache"]["batch_and_sequence"] == 8192 * result["kv_cache"]["per_token"]
     assert result["weights_by_dtype"]["bf16"] == 2 * result["n_params"]
     count = decoders.from_config(decoders.preset("llama-3-8b"), output_head="config")
-    assert result["weights_in_low_bit_formats"]["q4_k"] == weight_formats.file_bytes(count.components, "q4_k")
-    assert result["weights_in_low_bit_formats"]["q4_k"] < result["weights_by_dtype"]["bf16"] / 2
+    assert result["weights_in_low_bit_formats"]["q4_k_m"] == gguf_recipes.model_file_bytes(count, "q4_k_m")
+    assert result["weights_in_low_bit_formats"]["q4_k_m"] < result["weights_by_dtype"]["bf16"] / 2
+
+
+def test_a_modern_decoders_memory_has_sliding_windows_low_bit_caches_and_fine_tuning():
+    result = json.loads(run("memory", "--preset", "mistral-7b", "--seq", "32768", "--json").stdout)
+    layout = kv_cache.layout_from_config(decoders.preset("mistral-7b"))
+    assert result["sliding_window"] == {"window": 4096, "layers": 32}
+    assert result["kv_cache"]["batch_and_sequence"] == kv_cache.cache_bytes(layout, 32768) < 32768 * result["kv_cache"]["per_token"]
+    assert result["kv_cache_by_format"]["int4_g64"] == kv_cache.cache_bytes(layout, 32768, kv_format="int4_g64")
+    count = decoders.from_config(decoders.preset("mistral-7b"), output_head="config")
+    assert result["fine_tuning_peak"]["qlora"] == finetuning.training_peak(count, "qlora", 1, 32768, checkpointing=True)
+    eager = json.loads(run("memory", "--preset", "mistral-7b", "--seq", "1024", "--attention", "eager",
+                           "--no-checkpointing", "--json").stdout)
+    assert eager["fine_tuning_activations"]["recomputed"] == 0
+    assert "fine_tuning_peak" not in json.loads(run("memory", "--preset", "gemma-2-2b", "--seq", "64", "--json").stdout)
+
+
+def test_fit_says_which_memory_sizes_hold_each_scenario():
+    result = json.loads(run("fit", "--preset", "llama-3-8b", "--seq", "8192", "--format", "q4_k_m",
+                            "--memory-gib", "16,24,80", "--json").stdout)
+    expected = fit.will_it_fit(decoders.preset("llama-3-8b"), 8192, weight_format="q4_k_m", memory_gib=(16, 24, 80))
+    assert result["scenarios"] == memory.whole_bytes(expected)
+    assert result["scenarios"]["qlora"]["fits"] == [24, 80] and result["scenarios"]["full_mixed_adam"]["fits"] == []
+    table = run("fit", "--preset", "smollm2-135m", "--seq", "2048").stdout
+    assert "qlora" in table and "fits" in table and "80 GiB" in table
+
+
+def test_speed_bounds_decoding_by_bandwidth_and_prefill_by_compute():
+    result = json.loads(run("speed", "--preset", "llama-3-8b", "--seq", "4096", "--format", "q4_k_m", "--json").stdout)
+    h100 = result["devices"]["h100-sxm"]
+    assert h100["limit"] == "memory"
+    assert h100["memory_bound"] == speed.DEVICES["h100-sxm"].bandwidth / (result["weight_bytes_read_per_step"]
+                                                                         + result["cache_bytes_per_sequence"])
+    assert h100["prefill_tokens_per_second_int8"] > h100["prefill_tokens_per_second"]
+    assert result["devices"]["laptop-cpu"]["prefill_tokens_per_second_int8"] is None
+    assert set(result["devices"]) == set(speed.DEVICES)
+    big = json.loads(run("speed", "--preset", "llama-3-8b", "--seq", "512", "--batch", "4096", "--device",
+                         "rtx-4090", "--json").stdout)
+    assert list(big["devices"]) == ["rtx-4090"] and big["devices"]["rtx-4090"]["limit"] == "compute"
 
 
 @pytest.mark.parametrize("args, fragment", [
@@ -107,6 +145,17 @@ def test_a_modern_decoders_memory_has_the_grouped_query_kv_cache():
     (["memory", "--preset", "bert-base", "--seq", "4096"], "must not exceed the model's positions (512)"),
     (["memory", "--batch", "-1"], "batch must be a whole number >= 1"),
     (["frobnicate"], "invalid choice"),
+    (["fit", "--preset", "bert-base", "--seq", "128"], "fit sizes today's decoders"),
+    (["fit", "--seq", "128"], "give the model with --preset or --config"),
+    (["fit", "--preset", "llama-3-8b"], "the following arguments are required: --seq"),
+    (["fit", "--preset", "llama-3-8b", "--seq", "128", "--memory-gib", "24,lots"], "--memory-gib must be numbers"),
+    (["fit", "--preset", "llama-3-8b", "--seq", "128", "--memory-gib", "0"], "memory size in GiB must be a finite number > 0"),
+    (["fit", "--preset", "llama-3-8b", "--seq", "128", "--format", "q4_k"], "unknown format 'q4_k'"),
+    (["speed", "--preset", "llama-3-8b", "--seq", "128", "--device", "tpu"], "unknown device 'tpu'"),
+    (["fit", "--preset", "llama-3-8b", "--seq", "32768"], "a context of 32,768 tokens exceeds the model's 8,192"),
+    (["speed", "--preset", "llama-3-8b", "--seq", "128", "--kv-dtype", "int2"], "unknown kv_format 'int2'"),
+    (["memory", "--preset", "llama-3-8b", "--seq", "128", "--attention", "flash"], "unknown attention 'flash'"),
+    (["memory", "--preset", "llama-3-8b", "--seq", "128", "--lora-rank", "0"], "rank must be a whole number >= 1"),
 ])
 def test_bad_input_gives_one_line_and_exit_status_2(args, fragment):
     result = run(*args)

@@ -48,13 +48,13 @@ def _shape_and_run(values: dict[str, Any]) -> tuple[params.TransformerShape, int
     if missing:
         raise ValueError(f"missing fields: {', '.join(missing)}; the calculator needs {', '.join(FIELDS)}")
     family = checks.choice("family", values["family"], params.FAMILIES)
-    sizes = {name: _whole(name, values[name]) for name in SIZES}
+    sizes = {name: whole_field(name, values[name]) for name in SIZES}
     s = params.shape(family, **sizes)
-    return s, _whole("seq_len", values["seq_len"]), _whole("batch", values["batch"]), \
+    return s, whole_field("seq_len", values["seq_len"]), whole_field("batch", values["batch"]), \
         checks.choice("dtype", values["dtype"], units.DTYPE_BYTES)
 
 
-def _whole(name: str, value: Any) -> int:
+def whole_field(name: str, value: Any) -> int:
     """A whole number from a form field (a string of digits or an int); only token types may be 0."""
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
@@ -109,13 +109,13 @@ ROW_LABELS = {
 }
 
 
-def _size_row(label: str, n_bytes: int, lang: str, key: str) -> str:
+def size_row_html(label: str, n_bytes: int, lang: str, key: str) -> str:
     cells = [fmt.number(n_bytes, ",", lang), fmt.number(units.to_mb(n_bytes), ",.1f", lang),
              fmt.number(units.to_mib(n_bytes), ",.1f", lang)]
     return f'<tr data-key="{key}"><th scope="row">{html.escape(label)}</th>' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
 
 
-def _table(caption: str, header: list[str], rows: list[str], key: str) -> str:
+def table_html(caption: str, header: list[str], rows: list[str], key: str) -> str:
     head = "".join(f'<th scope="col">{html.escape(h)}</th>' for h in header)
     return (f'<table class="calculator-table" data-table="{key}"><caption>{html.escape(caption)}</caption>'
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
@@ -141,14 +141,14 @@ def report_html(values: dict[str, Any], lang: str = "en") -> str:
     rows.append(f'<tr data-key="article_total"><th scope="row">{article}</th><td></td>'
                 f"<td>{fmt.number(r['article_total'], ',', lang)}</td>"
                 f"<td>{fmt.number(r['article_total'] - total, '+,', lang)}</td></tr>")
-    parts = [_table(_("Parameters by component"), [_("component"), _("in each layer"), _("total"), _("share")],
+    parts = [table_html(_("Parameters by component"), [_("component"), _("in each layer"), _("total"), _("share")],
                     rows, "parameters")]
     size_header = [_("estimate"), _("bytes"), "MB", "MiB"]
-    inference = [_size_row(_(ROW_LABELS[k]), v, lang, k) for k, v in r["inference"].items()]
-    parts.append(_table(_("Inference, weights in {dtype}").format(dtype=r["dtype"]), size_header, inference,
+    inference = [size_row_html(_(ROW_LABELS[k]), v, lang, k) for k, v in r["inference"].items()]
+    parts.append(table_html(_("Inference, weights in {dtype}").format(dtype=r["dtype"]), size_header, inference,
                         "inference"))
-    training = [_size_row(_(ROW_LABELS[k]), v, lang, k) for k, v in r["training"].items()]
-    parts.append(_table(_("Training with Adam, batch {batch}, sequence {seq}").format(
+    training = [size_row_html(_(ROW_LABELS[k]), v, lang, k) for k, v in r["training"].items()]
+    parts.append(table_html(_("Training with Adam, batch {batch}, sequence {seq}").format(
         batch=fmt.number(r["batch"], ",", lang), seq=fmt.number(r["seq_len"], ",", lang)),
         size_header, training, "training"))
     return "\n".join(parts)

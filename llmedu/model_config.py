@@ -7,7 +7,8 @@ not a multiple of the key/value heads or a size that is missing or not positive.
 
 Covers the presets of :mod:`llmedu.params` (BERT, RoBERTa, DistilBERT, GPT-2 shapes) and of
 :mod:`llmedu.decoders` (today's decoders). Leaves out fetching configs from a model hub (the book
-is offline: save the file first) and the browser calculator's form, which has its own fields.
+is offline: save the file first). The command line reads files with :func:`load`, the browser
+calculator pasted text with :func:`parse`.
 """
 
 from __future__ import annotations
@@ -40,8 +41,34 @@ def preset(name: str) -> dict[str, Any]:
     raise ValueError(f"unknown preset {name!r}; allowed: {', '.join(preset_names())}")
 
 
+def parse(text: str, source: str = "the pasted text") -> dict[str, Any]:
+    """The config dict in the text of a ``config.json`` (as pasted into the calculator), checked
+    for a known ``model_type``; ``source`` names it in error messages.
+
+    >>> parse('{"model_type": "llama", "num_key_value_heads": 8}')["num_key_value_heads"]
+    8
+    >>> parse('{"model_type": "t5"}')
+    Traceback (most recent call last):
+    ...
+    ValueError: the pasted text has model_type 't5'; allowed: bert, distilbert, gpt2, roberta, llama, mistral, qwen2, qwen3, mixtral, gemma2, phi3
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"{source} is empty; give a Hugging Face config.json")
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{source} is not JSON ({error.msg} at line {error.lineno}, column {error.colno}); "
+                         "give a Hugging Face config.json") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{source} holds a JSON {type(config).__name__}, not an object with a model_type")
+    if config.get("model_type") not in MODEL_TYPES:
+        found = "no model_type" if "model_type" not in config else f"model_type {config['model_type']!r}"
+        raise ValueError(f"{source} has {found}; allowed: {', '.join(MODEL_TYPES)}")
+    return config
+
+
 def load(path: str | Path) -> dict[str, Any]:
-    """The config dict in a ``config.json`` file, checked for a known ``model_type``.
+    """The config dict in a ``config.json`` file, checked as :func:`parse` checks it.
 
     >>> import tempfile, os
     >>> with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
@@ -57,14 +84,4 @@ def load(path: str | Path) -> dict[str, Any]:
         raise ValueError(f"config file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ValueError(f"cannot read the config file {path}: {error}") from None
-    try:
-        config = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not JSON ({error.msg} at line {error.lineno}, column {error.colno}); "
-                         "give a Hugging Face config.json") from None
-    if not isinstance(config, dict):
-        raise ValueError(f"{path} holds a JSON {type(config).__name__}, not an object with a model_type")
-    if config.get("model_type") not in MODEL_TYPES:
-        found = "no model_type" if "model_type" not in config else f"model_type {config['model_type']!r}"
-        raise ValueError(f"{path} has {found}; allowed: {', '.join(MODEL_TYPES)}")
-    return config
+    return parse(text, str(path))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import re
 import shutil
 import threading
@@ -234,21 +235,66 @@ def test_the_calculator_runs_llmedu_in_the_browser(server: str, browser: object,
 
     visit = Visit(browser, server, f"book/{lang}/calculator.html")
     page = visit.page
-    page.wait_for_selector(".calculator-status[data-state='ready']", timeout=120_000)
-    page.select_option("select[name=preset]", "bert-base")
+    page.wait_for_selector("#llmedu-calculator .calculator-status[data-state='ready']", timeout=120_000)
+    page.select_option("#llmedu-calculator select[name=preset]", "bert-base")
     values = {**calculator.presets()["bert-base"], "n_layers": 6, "seq_len": 256, "batch": 16, "dtype": "fp16"}
     for name in ("n_layers", "seq_len", "batch"):
-        page.fill(f"input[name={name}]", str(values[name]))
-    page.select_option("select[name=dtype]", "fp16")
-    page.click(".llmedu-calculator button[type=submit]")
-    page.wait_for_function("n => document.querySelector(\"[data-key='total'] td:nth-child(3)\")?.textContent === n",
+        page.fill(f"#llmedu-calculator input[name={name}]", str(values[name]))
+    page.select_option("#llmedu-calculator select[name=dtype]", "fp16")
+    page.click("#llmedu-calculator button[type=submit]")
+    page.wait_for_function("n => document.querySelector(\"#llmedu-calculator-output [data-key='total'] td:nth-child(3)\")"
+                           "?.textContent === n",
                            arg=fmt.number(calculator.report(values)["total"], ",", lang), timeout=30_000)
     expected = calculator.report(values)["training"]["peak_corrected"]
-    shown = page.locator("[data-key='peak_corrected'] td").first.inner_text()
+    shown = page.locator("#llmedu-calculator-output [data-key='peak_corrected'] td").first.inner_text()
     assert shown == fmt.number(expected, ",", lang)
-    page.fill("input[name=n_heads]", "7")
-    page.click(".llmedu-calculator button[type=submit]")
-    page.wait_for_selector(".calculator-error")
-    assert "must be divisible by n_heads" in page.locator(".calculator-error").inner_text()
+    page.fill("#llmedu-calculator input[name=n_heads]", "7")
+    page.click("#llmedu-calculator button[type=submit]")
+    page.wait_for_selector("#llmedu-calculator-output .calculator-error")
+    assert "must be divisible by n_heads" in page.locator("#llmedu-calculator-output .calculator-error").inner_text()
+    assert not visit.errors, visit.errors
+    visit.close()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_decoder_calculator_reads_a_pasted_config(server: str, browser: object, lang: str) -> None:
+    """Paste a Llama config.json into the page's second form; every number shown is llmedu's in Python."""
+    from llmedu import calculator_decoders, fmt, units
+
+    config = json.loads(calculator_decoders.presets()["llama-3-8b"])
+    config.update(num_hidden_layers=16, num_key_value_heads=4, vocab_size=32000)
+    values = {"config": json.dumps(config), **calculator_decoders.defaults(), "seq_len": 2048, "batch": 4,
+              "weights": "nf4_double_quant"}
+    expected = calculator_decoders.report(values)
+    number = lambda value, spec=",": fmt.number(value, spec, lang)  # noqa: E731
+    form, out = "#llmedu-decoder-calculator", "#llmedu-decoder-calculator-output"
+    visit = Visit(browser, server, f"book/{lang}/calculator.html")
+    page = visit.page
+    page.wait_for_selector(f"{form} .calculator-status[data-state='ready']", timeout=120_000)
+    page.fill(f"{form} textarea[name=config]", values["config"])
+    for name in ("seq_len", "batch"):
+        page.fill(f"{form} input[name={name}]", str(values[name]))
+    page.select_option(f"{form} select[name=weights]", values["weights"])
+    page.click(f"{form} button[type=submit]")
+    page.wait_for_function("n => document.querySelector(\"#llmedu-decoder-calculator-output [data-key='total'] "
+                           "td:nth-child(3)\")?.textContent === n", arg=number(expected["total"]), timeout=30_000)
+    def cells(table: str, key: str) -> list[str]:
+        return page.locator(f"{out} [data-table='{table}'] [data-key='{key}'] td").all_inner_texts()
+
+    for key, value in expected["components"].items():
+        assert cells("parameters", key)[1] == number(value), key
+    for key, value in expected["memory"].items():
+        assert cells("memory", key)[0] == number(value), key
+    for scenario, found in expected["fit"].items():
+        assert cells("fit", scenario) == [number(found["bytes"] / units.GiB, ",.1f"),
+                                   ", ".join(number(size) for size in found["fits"]) or "-"], scenario
+    for device, bound in expected["speed"].items():
+        shown = cells("speed", device)
+        assert (shown[0], shown[2]) == (number(bound["tokens_per_second"], ",.1f"),
+                                        number(bound["prefill_tokens_per_second"], ",.0f")), device
+    page.fill(f"{form} textarea[name=config]", "{not json")
+    page.click(f"{form} button[type=submit]")
+    page.wait_for_selector(f"{out} .calculator-error")
+    assert "is not JSON" in page.locator(f"{out} .calculator-error").inner_text()
     assert not visit.errors, visit.errors
     visit.close()

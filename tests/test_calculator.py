@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from llmedu import calculator, calculator_widgets, cli, fmt, i18n, memory, params
+from llmedu import calculator, calculator_decoders, calculator_widgets, cli, decoders, fmt, i18n, memory, params
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
@@ -62,6 +62,54 @@ def test_bad_input_says_what_is_allowed(change: dict, message: str) -> None:
         calculator.report({**calculator.presets()["gpt2"], **change})
 
 
+# --- today's decoders from a pasted config.json (llmedu.calculator_decoders) ----------------------
+
+@pytest.mark.parametrize("name", list(decoders.PRESETS))
+def test_decoder_report_agrees_with_the_command_line(name: str) -> None:
+    context = min(4096, decoders.preset(name)["max_position_embeddings"])
+    values = {"config": calculator_decoders.presets()[name], **calculator_decoders.defaults(), "seq_len": str(context),
+              "batch": "2"}
+    result = calculator_decoders.report(values)
+    args = ["--preset", name, "--seq", str(context), "--batch", "2", "--format", "q4_k_m"]
+    fit = cli.fit_result(cli.build_parser().parse_args(["fit", *args]))
+    speed = cli.speed_result(cli.build_parser().parse_args(["speed", *args]))
+    count = decoders.from_config(decoders.preset(name), output_head="config")
+    assert (result["total"], result["active"]) == (count.total, count.active)
+    assert {k: v["bytes"] for k, v in result["fit"].items()} == {k: v["bytes"] for k, v in fit["scenarios"].items()}
+    assert {k: v["fits"] for k, v in result["fit"].items()} == {k: v["fits"] for k, v in fit["scenarios"].items()}
+    for device, bound in result["speed"].items():
+        assert bound["tokens_per_second"] == speed["devices"][device]["tokens_per_second"]
+
+
+@pytest.mark.parametrize("lang", fmt.LANGUAGES)
+def test_the_decoder_report_speaks_the_page_language(lang: str) -> None:
+    page = calculator_decoders.report_html({"config": calculator_decoders.presets()["mixtral-8x7b"],
+                                            **calculator_decoders.defaults()}, lang)
+    count = decoders.from_config(decoders.preset("mixtral-8x7b"), output_head="config")
+    assert fmt.number(count.total, ",", lang) in page and fmt.number(count.active, ",", lang) in page
+    assert i18n.translate("active per token", lang) in page
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"config": "{not json"}, "the pasted text is not JSON"),
+    ({"config": " "}, "the pasted text is empty"),
+    ({"config": '{"model_type": "falcon"}'}, "has model_type 'falcon'; allowed: bert"),
+    ({"config": '{"model_type": "bert"}'}, "for bert, use the form above"),
+    ({"config": '{"model_type": "llama", "num_attention_heads": 32, "num_key_value_heads": 5}'},
+     "must be a multiple of num_key_value_heads"),
+    ({"seq_len": "32768"}, "a context of 32,768 tokens exceeds the model's 8,192"),
+    ({"weights": "q4_k"}, "unknown weights format 'q4_k'; allowed: q8_0"),
+    ({"kv_format": "int2"}, "unknown KV cache format 'int2'"),
+    ({"lora_rank": "0"}, "lora_rank must be a whole number >= 1"),
+    ({"batch": "many"}, "batch must be a whole number"),
+])
+def test_bad_decoder_input_says_what_is_allowed(change: dict, message: str) -> None:
+    values = {"config": calculator_decoders.presets()["llama-3-8b"], **calculator_decoders.defaults(), **change}
+    with pytest.raises(ValueError, match=message) as error:
+        calculator_decoders.report(values)
+    assert "\n" not in str(error.value)
+
+
 def test_the_served_modules_are_enough_to_run_the_calculator(tmp_path: Path) -> None:
     """Only the files the site serves, in a folder of their own: the import and a report must work."""
     package = tmp_path / "llmedu"
@@ -69,8 +117,9 @@ def test_the_served_modules_are_enough_to_run_the_calculator(tmp_path: Path) -> 
         (package / name).parent.mkdir(parents=True, exist_ok=True)
         (package / name).write_bytes((site_files.PACKAGE / name).read_bytes())
     code = (f"import sys; sys.path.insert(0, {str(tmp_path)!r})\n"
-            "from llmedu import calculator\n"
+            "from llmedu import calculator, calculator_decoders as decoders\n"
             f"assert calculator.__file__.startswith({str(tmp_path)!r}), calculator.__file__\n"
+            "assert decoders.report_html({'config': decoders.presets()['llama-3-8b'], **decoders.defaults()}, 'hi')\n"
             "print(calculator.report_html(calculator.presets()['gpt2'], 'bn')[:40])")
     # -S: no site-packages (so not the installed llmedu, nor any third-party package), -E: no PYTHON* variables
     result = subprocess.run([sys.executable, "-S", "-E", "-c", code], cwd=tmp_path, capture_output=True, text=True)

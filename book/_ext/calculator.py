@@ -2,9 +2,10 @@
 
 At the end of an HTML build it copies into ``<site>/calculator/``
 
-* the pure-Python modules of ``llmedu`` that :mod:`llmedu.calculator` needs (and the label
-  tables in ``translations/``), with ``files.json`` listing them, which ``calculator.js`` writes
-  into Pyodide's file system before it imports ``llmedu.calculator``;
+* the pure-Python modules of ``llmedu`` that :mod:`llmedu.calculator` and
+  :mod:`llmedu.calculator_decoders` need (and the label tables in ``translations/``), with
+  ``files.json`` listing them, which ``calculator.js`` writes into Pyodide's file system before it
+  imports them;
 * ``calculator.js`` itself (kept here, not under ``_static``, which every page would load).
 
 Pyodide (the Python interpreter compiled to WebAssembly) comes from npm, pinned in
@@ -24,8 +25,11 @@ from sphinx.application import Sphinx
 
 HERE = Path(__file__).resolve().parent
 PACKAGE = HERE.parent.parent / "llmedu"
-#: What llmedu.calculator imports, directly or not (a test checks that this list is closed).
-MODULES = ("__init__.py", "checks.py", "units.py", "params.py", "decoders.py", "memory.py", "fmt.py", "i18n.py", "calculator.py")
+#: What llmedu.calculator and llmedu.calculator_decoders import, directly or not (a test checks that
+#: this list is closed).
+MODULES = ("__init__.py", "checks.py", "units.py", "params.py", "decoders.py", "memory.py", "fmt.py", "i18n.py",
+           "calculator.py", "model_config.py", "weight_formats.py", "gguf_recipes.py", "kv_cache.py", "finetuning.py",
+           "fit.py", "speed.py", "calculator_decoders.py")
 
 
 def package_files() -> list[str]:

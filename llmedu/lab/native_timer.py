@@ -39,6 +39,12 @@ from llmedu.lab import runtime
 OPERATIONS: dict[str, Callable[..., object]] = {
     "forward": lambda model, batch: model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]),
     "matmul_transposed": lambda a, b: a @ b.T,
+    # Greedy decoding of new_tokens tokens after ids (batch × prompt), with or without the KV cache.
+    "generate": lambda model, ids, new_tokens, use_cache=True: model.generate(
+        ids, attention_mask=ids.new_ones(ids.shape), do_sample=False, max_new_tokens=new_tokens,
+        min_new_tokens=new_tokens, use_cache=use_cache, pad_token_id=0),
+    # The sum of a large tensor: reads each of its bytes once and computes little (memory bandwidth).
+    "read": lambda tensor: tensor.sum(),
 }
 
 
@@ -82,12 +88,11 @@ class _Worker:
                                             stdout=subprocess.PIPE, stderr=log, env=env, text=True)
         atexit.register(self.close)
 
-    def times(self, operation: str, arguments: tuple, repeats: int, warmup: int) -> list[float]:
+    def times(self, request: dict[str, Any]) -> Any:
         import torch
 
         job = self.folder / "job.pt"
-        torch.save({"operation": operation, "arguments": arguments, "repeats": repeats, "warmup": warmup}, job,
-                   pickle_module=_PICKLE)
+        torch.save(request, job, pickle_module=_PICKLE)
         assert self.process.stdin is not None and self.process.stdout is not None
         try:
             self.process.stdin.write(json.dumps({"job": str(job)}) + "\n")
@@ -99,7 +104,7 @@ class _Worker:
             raise RuntimeError(f"the timing process stopped; its log ends with:\n{self.log.read_text()[-2000:]}")
         answer = json.loads(line)
         if "error" in answer:
-            raise RuntimeError(f"the timing process could not time {operation}: {answer['error']}")
+            raise RuntimeError(f"the timing process could not time {request['operation']}: {answer['error']}")
         return answer["times"]
 
     def close(self) -> None:
@@ -117,14 +122,32 @@ def times(operation: str, *arguments: Any, repeats: int = 30, warmup: int = 5) -
 
     In the worker process when this process is on the numerical path, else here.
     """
+    return _request({"operation": operation, "shared": (), "cases": [arguments], "repeats": repeats, "warmup": warmup})[0]
+
+
+def sweep(operation: str, shared: Any, cases: list[tuple], repeats: int = 30, warmup: int = 5) -> list[list[float]]:
+    """:func:`times` of ``OPERATIONS[operation](shared, *case)`` for each of ``cases``.
+
+    ``shared`` (a model) goes to the worker once for all cases.
+    """
+    return _request({"operation": operation, "shared": (shared,), "cases": [tuple(case) for case in cases],
+                     "repeats": repeats, "warmup": warmup})
+
+
+def _request(request: dict[str, Any]) -> list[list[float]]:
     global _worker
-    if operation not in OPERATIONS:
-        raise ValueError(f"operation must be one of {sorted(OPERATIONS)}, got {operation!r}")
+    if request["operation"] not in OPERATIONS:
+        raise ValueError(f"operation must be one of {sorted(OPERATIONS)}, got {request['operation']!r}")
     if not runtime.is_set_up():
-        return _run(operation, arguments, repeats, warmup)
+        return _answer(request)
     if _worker is None or _worker.process.poll() is not None:
         _worker = _Worker()
-    return _worker.times(operation, arguments, repeats, warmup)
+    return _worker.times(request)
+
+
+def _answer(request: dict[str, Any]) -> list[list[float]]:
+    return [_run(request["operation"], (*request["shared"], *case), request["repeats"], request["warmup"])
+            for case in request["cases"]]
 
 
 def serve() -> None:
@@ -139,8 +162,7 @@ def serve() -> None:
     torch.set_num_threads(runtime.THREADS)
     for line in sys.stdin:
         try:
-            job = torch.load(json.loads(line)["job"], weights_only=False)
-            answer = {"times": _run(job["operation"], job["arguments"], job["repeats"], job["warmup"])}
+            answer = {"times": _answer(torch.load(json.loads(line)["job"], weights_only=False))}
         except Exception as error:  # reported to the lab, which raises it
             answer = {"error": f"{type(error).__name__}: {error}"}
         print(json.dumps(answer), flush=True)

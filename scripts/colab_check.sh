@@ -59,7 +59,9 @@ for notebook in notebooks/*.ipynb; do
     printf '%s\t%s\n' "$name" "$((SECONDS - start))" >>"$work/times.tsv"
   else
     echo "FAILED  $(basename "$notebook") ($((SECONDS - start)) s):"
-    grep -v "IPKernelApp" "$work/log.txt" | tail -n 40 | sed 's/^/        /'
+    # the first failure (often the cause of the others) and the summary
+    grep -v "IPKernelApp" "$work/log.txt" | grep -m1 -A 60 "Traceback" | sed 's/^/        /'
+    grep -v "IPKernelApp" "$work/log.txt" | tail -n 5 | sed 's/^/        /'
     failed+=("$(basename "$notebook")")
   fi
 done

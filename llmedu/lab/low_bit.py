@@ -1,22 +1,26 @@
-"""Weight-only low-bit quantization of a decoder: round-to-nearest in groups by hand, and torchao's.
+"""Low-bit weights and KV cache of a decoder: round-to-nearest in groups by hand, and torchao's.
 
 :func:`group_quantize` is the arithmetic of every weight-only format in a few lines. A row of the
 weight matrix (one output) is cut into groups of ``group_size`` consecutive weights (the whole
-row: per channel); each group gets its own scale. Symmetric, as GGUF's Q4_0/Q8_0 and torchao's
-default: :math:`s = \\max|x| / (2^{b-1}-1)`, :math:`\\hat x = s\\,q` with
-:math:`q \\in [-(2^{b-1}-1),\\ 2^{b-1}-1]`. Asymmetric with a float minimum, as GGUF's Q4_1 and
-the k-quants: :math:`s = (\\max x - \\min x) / (2^b - 1)`, :math:`\\hat x = s\\,q + \\min x` with
-:math:`q \\in [0, 2^b - 1]`, so the grid spans the group's range exactly. (torchao's asymmetric
-mapping stores an integer zero point instead, a grid shifted to whole steps.)
+row: per channel); each group gets its own scale. Symmetric, as GGUF's Q8_0:
+:math:`s = \\max|x| / (2^{b-1}-1)`, :math:`\\hat x = s\\,q` with
+:math:`q \\in [-(2^{b-1}-1),\\ 2^{b-1}-1]` (GGUF's Q4_0 and torchao use the one more level
+:math:`-2^{b-1}` too). Asymmetric with a float minimum, as GGUF's Q4_1 and Q5_1:
+:math:`s = (\\max x - \\min x) / (2^b - 1)`, :math:`\\hat x = s\\,q + \\min x` with
+:math:`q \\in [0, 2^b - 1]`, so the grid spans the group's range exactly (the k-quants have this
+form, with a scale and minimum chosen by a search and stored in 6 bits; torchao's asymmetric
+mapping widens the range to include zero and stores an integer zero point).
 
 :func:`round_trip_linears` puts a model's Linear weights through the round trip and back to fp32:
 the quality any kernel that dequantizes these weights would give. :func:`torchao_weight_only`
-quantizes with torchao's ``IntxWeightOnlyConfig``, the library path, whose CPU layout keeps each
-integer in a byte (:func:`torchao_bytes`). The output layer, tied to the embeddings in small
-models, is left as it is in both.
+quantizes with torchao's ``IntxWeightOnlyConfig``, the library path, whose only layout in torchao
+0.18 (``unpacked_to_int8``) keeps each integer in a byte (:func:`torchao_bytes`). The output layer, tied to the embeddings in small
+models, is left as it is in both. :func:`with_quantized_cache` gives the attention every key and
+value after the same round trip (asymmetric, per token and head in groups along the head's width):
+what a cache kept in that format hands back.
 
-Leaves out activations (weight-only only), calibration-based methods, and packing to the bits of
-a file format (sizes of those: :mod:`llmedu.weight_formats`).
+Leaves out the other activations, calibration-based methods, and packing to the bits of a file
+format (sizes of those: :mod:`llmedu.weight_formats` and :mod:`llmedu.kv_cache`).
 """
 
 from __future__ import annotations
@@ -140,3 +144,35 @@ def torchao_bytes(model: torch.nn.Module) -> dict[str, int]:
             if tensor is not None:
                 totals[key] += tensor.numel() * tensor.element_size()
     return totals
+
+
+def _round_trip_heads(x: torch.Tensor, bits: int, group_size: int) -> torch.Tensor:
+    """``x`` (…, head width) through :func:`round_trip`, asymmetric, in groups along its last dimension."""
+    return round_trip(x.reshape(-1, x.shape[-1]), bits, group_size, symmetric=False).reshape(x.shape).to(x.dtype)
+
+
+def with_quantized_cache(model: torch.nn.Module, bits: int = 4, group_size: int = 64) -> torch.nn.Module:
+    """A copy of ``model`` whose attention uses its keys and values after a ``bits``-bit round trip.
+
+    Asymmetric, in groups of ``group_size`` along each head's width (per token and head), as
+    ``transformers``' quantized cache groups them, but with fp32 scales and minimums. Every token's
+    key and value goes through it, the current one's too; the quantized cache of ``transformers``
+    keeps its most recent tokens (128 by default) in full precision, so this is its worst case.
+    The copy computes attention with PyTorch's ``scaled_dot_product_attention`` (``sdpa``).
+    """
+    from transformers import AttentionInterface
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+
+    bits, group_size = checks.positive_int("bits", bits), checks.positive_int("group_size", group_size)
+    name = f"llmedu_kv_int{bits}_g{group_size}"
+
+    def attention(module, query, key, value, attention_mask, **kwargs):
+        return sdpa_attention_forward(module, query, _round_trip_heads(key, bits, group_size),
+                                      _round_trip_heads(value, bits, group_size), attention_mask, **kwargs)
+
+    AttentionInterface.register(name, attention)
+    AttentionMaskInterface.register(name, sdpa_mask)
+    model = copy.deepcopy(model)
+    model.set_attn_implementation(name)
+    return model

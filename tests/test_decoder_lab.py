@@ -12,7 +12,7 @@ import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from llmedu import compression, kv_cache
-from llmedu.lab import language_model, low_bit, smollm2
+from llmedu.lab import language_model, low_bit, smollm2, speculative
 from llmedu.lab.tokenizer import build_tokenizer
 
 
@@ -190,3 +190,41 @@ def test_a_quantized_cache_rounds_keys_and_values_and_leaves_the_original() -> N
     assert language_model.perplexity(with_8, ids) == pytest.approx(exact, rel=1e-3)
     assert language_model.perplexity(with_8, ids) != exact
     assert abs(language_model.perplexity(with_2, ids) - exact) > abs(language_model.perplexity(with_8, ids) - exact)
+
+
+# --- speculative -------------------------------------------------------------------------------
+
+def _greedy(model, ids, new_tokens):
+    with torch.inference_mode():
+        out = model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False, max_new_tokens=new_tokens,
+                             min_new_tokens=new_tokens, pad_token_id=0)
+    return out[0, ids.shape[1]:]
+
+
+@pytest.mark.parametrize("lookahead", [1, 3, 6])
+def test_speculative_decoding_writes_the_targets_greedy_text(lookahead: int) -> None:
+    target = tiny_llama(seed=5)
+    draft = speculative.early_exit_draft(target, 1)
+    ids = torch.randint(0, 72, (1, 6), generator=torch.Generator().manual_seed(lookahead))
+    drafted = speculative.speculative_greedy(target, draft, ids, new_tokens=13, lookahead=lookahead)
+    assert torch.equal(drafted.tokens, _greedy(target, ids, 13))
+    assert drafted.accepted <= drafted.examined <= drafted.draft_steps
+    assert drafted.target_passes + drafted.accepted == 13  # each pass adds its own token and the accepted ones
+
+
+def test_a_draft_that_is_the_target_is_always_accepted() -> None:
+    target = tiny_llama(seed=6)
+    ids = torch.randint(0, 72, (1, 5), generator=torch.Generator().manual_seed(0))
+    drafted = speculative.speculative_greedy(target, target, ids, new_tokens=11, lookahead=4)
+    assert speculative.acceptance_rate(drafted) == 1.0
+    assert drafted.target_passes == 3  # 5 + 5 + 1 tokens
+    assert speculative.expected_tokens_per_pass(1.0, 4) == 5
+
+
+def test_an_early_exit_draft_keeps_the_first_layers_and_the_head() -> None:
+    target = tiny_llama(seed=7)
+    draft = speculative.early_exit_draft(target, 1)
+    assert len(draft.model.layers) == 1 and len(target.model.layers) == 2
+    assert torch.equal(draft.lm_head.weight, target.lm_head.weight)
+    with pytest.raises(ValueError, match="layers must be between 1 and 1"):
+        speculative.early_exit_draft(target, 2)

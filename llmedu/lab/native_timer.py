@@ -43,6 +43,11 @@ OPERATIONS: dict[str, Callable[..., object]] = {
     "generate": lambda model, ids, new_tokens, use_cache=True: model.generate(
         ids, attention_mask=ids.new_ones(ids.shape), do_sample=False, max_new_tokens=new_tokens,
         min_new_tokens=new_tokens, use_cache=use_cache, pad_token_id=0),
+    # The same with a draft model proposing lookahead tokens (transformers' assisted generation).
+    "assisted_generate": lambda model, draft, ids, new_tokens, lookahead: model.generate(
+        ids, attention_mask=ids.new_ones(ids.shape), do_sample=False, max_new_tokens=new_tokens,
+        min_new_tokens=new_tokens, pad_token_id=0, assistant_model=draft, num_assistant_tokens=lookahead,
+        num_assistant_tokens_schedule="constant", assistant_confidence_threshold=0.0),
     # The sum of a large tensor: reads each of its bytes once and computes little (memory bandwidth).
     "read": lambda tensor: tensor.sum(),
 }

@@ -24,6 +24,7 @@ others (NF4, GPTQ, AWQ) with the embeddings, head and norms kept in bf16 as thei
 them, 16- and 32-bit formats whole. Leaves out the other file types (Q2_K, the Q3_K and Q5_K
 recipes, Q4_K_S, the IQ types), an importance matrix (without one, these types' rules do not use
 it), a user's ``--tensor-type`` overrides, and the file's header and metadata (kilobytes).
+:func:`bytes_by_type` gives a file's bytes per block type, as the ``gguf`` package reports them.
 """
 
 from __future__ import annotations
@@ -127,6 +128,20 @@ def file_bytes(s: DecoderShape, recipe: str = "q4_k_m") -> int:
     (4.58, 4.89)
     """
     return sum(weight_formats.weights_bytes(n, kind) for _, kind, n in tensor_types(s, recipe))
+
+
+def bytes_by_type(s: DecoderShape, recipe: str = "q4_k_m") -> dict[str, int]:
+    """:func:`file_bytes` split by block type, named as GGUF names them (``f32``, ``q4_1``, ...),
+    to hold against what a reader of a real file (the ``gguf`` package) finds in it.
+
+    >>> bytes_by_type(decoders.shape_from_config(decoders.preset("smollm2-135m")), "q4_1")
+    {'q8_0': 30081024, 'q4_1': 66355200, 'f32': 140544}
+    """
+    totals: dict[str, int] = {}
+    for _, kind, n in tensor_types(s, recipe):
+        name = {"fp32": "f32", "fp16": "f16"}.get(kind, kind)
+        totals[name] = totals.get(name, 0) + weight_formats.weights_bytes(n, kind)
+    return totals
 
 
 #: Everything a model's weights can be priced in: a GGUF file type, another low-bit format, 16 or 32 bits.

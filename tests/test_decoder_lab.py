@@ -194,20 +194,13 @@ def test_a_quantized_cache_rounds_keys_and_values_and_leaves_the_original() -> N
 
 # --- speculative -------------------------------------------------------------------------------
 
-def _greedy(model, ids, new_tokens):
-    with torch.inference_mode():
-        out = model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False, max_new_tokens=new_tokens,
-                             min_new_tokens=new_tokens, pad_token_id=0)
-    return out[0, ids.shape[1]:]
-
-
 @pytest.mark.parametrize("lookahead", [1, 3, 6])
 def test_speculative_decoding_writes_the_targets_greedy_text(lookahead: int) -> None:
     target = tiny_llama(seed=5)
     draft = speculative.early_exit_draft(target, 1)
     ids = torch.randint(0, 72, (1, 6), generator=torch.Generator().manual_seed(lookahead))
     drafted = speculative.speculative_greedy(target, draft, ids, new_tokens=13, lookahead=lookahead)
-    assert torch.equal(drafted.tokens, _greedy(target, ids, 13))
+    assert torch.equal(drafted.tokens, language_model.greedy_ids(target, ids, 13)[0])
     assert drafted.accepted <= drafted.examined <= drafted.draft_steps
     assert drafted.target_passes + drafted.accepted == 13  # each pass adds its own token and the accepted ones
 

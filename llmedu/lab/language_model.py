@@ -97,11 +97,22 @@ def prefill(model: torch.nn.Module, ids: torch.Tensor) -> Any:
         return model(input_ids=ids, use_cache=True).past_key_values
 
 
-def greedy(model: torch.nn.Module, tokenizer: Any, prompt: str, new_tokens: int = 24) -> str:
-    """``prompt`` continued by the model's most likely token, ``new_tokens`` times (no sampling)."""
-    ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"]
+def greedy_ids(model: torch.nn.Module, ids: torch.Tensor, new_tokens: int, stop_at_end: bool = False,
+               pad_token_id: int = 0) -> torch.Tensor:
+    """The ``new_tokens`` most likely next tokens after ``ids`` (batch × prompt), one at a time, no sampling.
+
+    Exactly ``new_tokens`` of them, unless ``stop_at_end``: then a sequence may end earlier, at the
+    model's end-of-text token.
+    """
+    new_tokens = checks.positive_int("new_tokens", new_tokens)
     with torch.inference_mode():
-        out = model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False,
-                             max_new_tokens=checks.positive_int("new_tokens", new_tokens),
-                             pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id)
-    return tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
+        out = model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False, max_new_tokens=new_tokens,
+                             min_new_tokens=None if stop_at_end else new_tokens, pad_token_id=pad_token_id)
+    return out[:, ids.shape[1]:]
+
+
+def greedy(model: torch.nn.Module, tokenizer: Any, prompt: str, new_tokens: int = 24) -> str:
+    """``prompt`` continued by the model's most likely token, up to ``new_tokens`` times (no sampling)."""
+    ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"]
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    return tokenizer.decode(greedy_ids(model, ids, new_tokens, stop_at_end=True, pad_token_id=pad)[0], skip_special_tokens=True)

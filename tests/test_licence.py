@@ -32,6 +32,7 @@ OWN_SITE = ("*.html", ".buildinfo", "objects.inv", "searchindex.js", "_sources/*
 #: The project's own files in the wheel (the code, its translations, the models it trained).
 OWN_PACKAGE = ("llmedu/*.py", "llmedu/translations/*.json", "llmedu/lab/fingerprint.json", "llmedu/lab/shipped/*",
                "llmedu/lab/eval_text.txt",  # the book's own prose (CC BY 4.0), scored by the decoder labs
+               "llmedu/lab/calibration_text.txt",  # the book's own prose (CC BY 4.0), calibration for GPTQ and Wanda
                "llmedu-*.dist-info/*")
 
 

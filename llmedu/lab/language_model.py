@@ -4,7 +4,8 @@ Any ``*ForCausalLM`` of transformers works (SmolLM2 from :mod:`llmedu.lab.smollm
 decoders the labs train). The scored text is the book's own English prose
 (``llmedu/lab/eval_text.txt``, written once by ``scripts/make_eval_text.py``), cut end to end
 into :data:`WINDOWS` windows of :data:`WINDOW` tokens; within a window every token but the first
-is predicted from the ones before it. Perplexity is
+is predicted from the ones before it. Methods that calibrate on data read other prose of the book
+(``llmedu/lab/calibration_text.txt``, from the same script), which shares no sentence with it. Perplexity is
 
 .. math:: \\mathrm{PPL} = \\exp\\Big(-\\frac{1}{N}\\sum_{i=1}^{N} \\ln p(x_i \\mid x_{<i})\\Big)
 
@@ -28,6 +29,7 @@ import torch.nn.functional as F
 from llmedu import checks
 
 EVAL_TEXT = Path(__file__).with_name("eval_text.txt")
+CALIBRATION_TEXT = Path(__file__).with_name("calibration_text.txt")
 #: The scored text's windows: count and length in tokens.
 WINDOWS = 2
 WINDOW = 512
@@ -36,6 +38,12 @@ WINDOW = 512
 def eval_text() -> str:
     """The book's English prose that the decoder labs score (about 1,400 words, 1,900 SmolLM2 tokens)."""
     return EVAL_TEXT.read_text(encoding="utf-8")
+
+
+def calibration_text() -> str:
+    """The book's English prose that calibration methods read (about 8,000 words, 11,000 SmolLM2 tokens):
+    the rest of the chapters, with no sentence of :func:`eval_text`."""
+    return CALIBRATION_TEXT.read_text(encoding="utf-8")
 
 
 def windows(tokenizer: Any, count: int = WINDOWS, length: int = WINDOW, text: str | None = None) -> torch.Tensor:

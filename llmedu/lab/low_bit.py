@@ -19,7 +19,7 @@ models, is left as it is in both. :func:`with_quantized_cache` gives the attenti
 value after the same round trip (asymmetric, per token and head in groups along the head's width):
 what a cache kept in that format hands back.
 
-Leaves out the other activations, calibration-based methods, and packing to the bits of a file
+Leaves out the other activations, calibration-based methods (:mod:`llmedu.lab.gptq`), and packing to the bits of a file
 format (sizes of those: :mod:`llmedu.weight_formats` and :mod:`llmedu.kv_cache`).
 """
 
@@ -55,24 +55,30 @@ def group_quantize(weight: torch.Tensor, bits: int = 4, group_size: int | None =
     >>> q.flatten().tolist(), s.flatten().tolist(), m.flatten().tolist()
     ([0, 1, 1, 3], [1.3333333730697632], [-1.0])
     """
-    bits = checks.positive_int("bits", bits)
-    if not 2 <= bits <= 8:
-        raise ValueError(f"bits must be between 2 and 8, got {bits}")
     if weight.dim() != 2:
         raise ValueError(f"weight must be a matrix (2 dimensions), got {weight.dim()}")
     x = _groups(weight, group_size)
+    scale, offset, levels = grid(x, bits, symmetric)
+    return to_grid(x, scale, offset, levels).to(torch.int32), scale, offset
+
+
+def grid(x: torch.Tensor, bits: int, symmetric: bool) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int]]:
+    """Scale, offset and integer range of the ``bits``-bit grid of each group along the last dimension of ``x``."""
+    bits = checks.positive_int("bits", bits)
+    if not 2 <= bits <= 8:
+        raise ValueError(f"bits must be between 2 and 8, got {bits}")
     tiny = torch.finfo(torch.float32).tiny
     if symmetric:
         high = 2 ** (bits - 1) - 1
-        scale = (x.abs().amax(-1, keepdim=True) / high).clamp(min=tiny)
-        offset = torch.zeros_like(scale)
-        q = torch.clamp(torch.round(x / scale), -high, high)
-    else:
-        high = 2 ** bits - 1
-        offset = x.amin(-1, keepdim=True)
-        scale = ((x.amax(-1, keepdim=True) - offset) / high).clamp(min=tiny)
-        q = torch.clamp(torch.round((x - offset) / scale), 0, high)
-    return q.to(torch.int32), scale, offset
+        return (x.abs().amax(-1, keepdim=True) / high).clamp(min=tiny), torch.zeros_like(x[..., :1]), (-high, high)
+    high = 2 ** bits - 1
+    offset = x.amin(-1, keepdim=True)
+    return ((x.amax(-1, keepdim=True) - offset) / high).clamp(min=tiny), offset, (0, high)
+
+
+def to_grid(x: torch.Tensor, scale: torch.Tensor, offset: torch.Tensor, levels: tuple[int, int]) -> torch.Tensor:
+    """The integers of ``x`` on the grid :math:`s\\,q + m`: rounded to the nearest, clamped to ``levels`` (float)."""
+    return torch.clamp(torch.round((x - offset) / scale), *levels)
 
 
 def group_dequantize(q: torch.Tensor, scale: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:

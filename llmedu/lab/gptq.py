@@ -1,0 +1,164 @@
+"""GPTQ by hand: weights rounded one input column at a time, each rounding error compensated.
+
+Round-to-nearest (:mod:`llmedu.lab.low_bit`) rounds every weight on its own. GPTQ (Frantar et
+al., 2022) minimizes the error of the layer's *outputs* on calibration inputs ``X`` instead,
+:math:`\\lVert W X^\\top - \\hat W X^\\top \\rVert^2`, whose Hessian is :math:`H = 2X^\\top X`. It
+rounds column ``j`` (one input feature, every output row at once), then spreads the rounding
+error over the columns not yet rounded, in the proportions that :math:`H^{-1}` prescribes, so
+that correlated input features make up for each other:
+
+.. math:: \\delta = \\frac{w_j - \\hat w_j}{[U]_{jj}}, \\qquad w_k \\leftarrow w_k - \\delta\\,[U]_{jk}
+          \\quad (k > j),
+
+with :math:`U` the upper Cholesky factor of :math:`H^{-1}` (damped by 1 % of its mean diagonal).
+Columns go in blocks of :data:`BLOCK`; inside a block the updates are applied one by one, the
+rest of the matrix receives the block's errors in one product (the paper's lazy batch updates).
+With groups, a group's scale (and minimum) are taken from its weights as they stand when its
+first column is reached, so they include the compensation so far.
+
+:func:`gptq_linears` quantizes every Linear layer but the head, from Gram matrices of
+:func:`llmedu.lab.calibration.input_grams` collected once from the float model. The paper feeds
+each layer the outputs of the layers already quantized; this simplification costs one forward
+pass instead of one per layer. Leaves out the paper's column reordering by the Hessian's diagonal
+("act order") and packing the integers into a file (the quantized weights come back in fp32, as
+a kernel that dequantizes them computes with them).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+
+from llmedu import checks
+from llmedu.lab import calibration, low_bit
+
+#: Columns per block of lazy updates; a multiple of every group size used with it.
+BLOCK = 128
+#: Damping added to the Hessian's diagonal, as a share of its mean.
+DAMP = 0.01
+
+
+def _inverse_factor(gram: torch.Tensor, damp: float) -> torch.Tensor:
+    """Upper Cholesky factor of the damped :math:`H^{-1}` (fp32); dead input features get a unit diagonal."""
+    h = gram.float().clone()
+    dead = h.diagonal() == 0
+    h[dead, dead] = 1.0
+    h.diagonal().add_(damp * h.diagonal().mean())
+    return torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(h)), upper=True)
+
+
+def gptq_quantize(weight: torch.Tensor, gram: torch.Tensor, bits: int = 4, group_size: int | None = 32,
+                  symmetric: bool = True, damp: float = DAMP) -> torch.Tensor:
+    """``weight`` (rows × columns) rounded by GPTQ onto ``bits``-bit grids, returned dequantized (fp32).
+
+    ``gram`` is :math:`X^\\top X` of the layer's calibration inputs (columns × columns); grids as
+    :func:`llmedu.lab.low_bit.group_quantize` (groups of ``group_size`` along each row, ``None``: one
+    per row). Where ``gram`` is diagonal, no error has anywhere to go and the result is round-to-nearest.
+    Rows are independent: matrices that share their inputs can be stacked and rounded in one call.
+    """
+    if weight.dim() != 2:
+        raise ValueError(f"weight must be a matrix (2 dimensions), got {weight.dim()}")
+    rows, columns = weight.shape
+    if gram.shape != (columns, columns):
+        raise ValueError(f"gram must be {columns} × {columns} for a weight of {columns} columns, got {tuple(gram.shape)}")
+    if group_size is not None and (columns % checks.positive_int("group_size", group_size) or BLOCK % group_size):
+        raise ValueError(f"group_size {group_size} must divide the rows' length {columns} and the block of {BLOCK}")
+    u = _inverse_factor(gram, checks.positive_number("damp", damp))
+    diagonal = u.diagonal().tolist()
+    w = weight.detach().float().clone()
+    w[:, gram.diagonal() == 0] = 0
+    if group_size is None:
+        scale, offset, levels = low_bit.grid(w, bits, symmetric)
+        scale, offset = scale[:, 0], offset[:, 0]
+    for start in range(0, columns, BLOCK):
+        end = min(start + BLOCK, columns)
+        block, errors = w[:, start:end], torch.empty(rows, end - start)
+        for i in range(end - start):
+            if group_size is not None and i % group_size == 0:
+                scale, offset, levels = low_bit.grid(block[:, i:i + group_size], bits, symmetric)
+                scale, offset = scale[:, 0], offset[:, 0]
+            column = block[:, i]
+            rounded = low_bit.to_grid(column, scale, offset, levels).mul_(scale).add_(offset)
+            error = errors[:, i]
+            torch.sub(column, rounded, out=error).div_(diagonal[start + i])
+            block[:, i:].addr_(error, u[start + i, start + i:end], alpha=-1)
+            column.copy_(rounded)  # what the update made of it, to the last bit
+        w[:, end:].addmm_(errors, u[start:end, end:], alpha=-1)
+    return w
+
+
+class _Caught(Exception):
+    """Stops a forward pass once the first block's inputs are caught."""
+
+
+def _first_block_inputs(model: torch.nn.Module, ids: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    """The hidden states and keyword arguments (mask, rotary embeddings) the first decoder block receives."""
+    caught = {}
+
+    def catch(module, args, kwargs):
+        caught["hidden"] = args[0] if args else kwargs.pop("hidden_states")
+        caught["kwargs"] = kwargs
+        raise _Caught
+
+    handle = model.model.layers[0].register_forward_pre_hook(catch, with_kwargs=True)
+    try:
+        with torch.inference_mode():
+            model(input_ids=ids, use_cache=False)
+    except _Caught:
+        pass
+    finally:
+        handle.remove()
+    return caught["hidden"], caught["kwargs"]
+
+
+def _next_input(block: torch.nn.Module, waiting: dict[str, torch.nn.Linear], hidden: torch.Tensor,
+                kwargs: dict) -> tuple[list[str], torch.Tensor]:
+    """The first input that one of the ``waiting`` layers receives when ``block`` runs on ``hidden``, and the
+    names of all of them that receive that very tensor. The pass stops at the first layer that does not."""
+    caught: dict = {"input": None, "names": []}
+
+    def watch(name: str):
+        def hook(module, args):
+            if caught["input"] is None:
+                caught["input"] = args[0]
+            elif args[0] is not caught["input"]:
+                raise _Caught
+            caught["names"].append(name)
+        return hook
+
+    handles = [module.register_forward_pre_hook(watch(name)) for name, module in waiting.items()]
+    try:
+        block(hidden, **kwargs)
+    except _Caught:
+        pass
+    finally:
+        for handle in handles:
+            handle.remove()
+    return caught["names"], caught["input"]
+
+
+def gptq_model(model: torch.nn.Module, ids: torch.Tensor, bits: int = 4, group_size: int | None = 32,
+               symmetric: bool = True) -> torch.nn.Module:
+    """A copy of a decoder ``model`` whose Linear layers (but :data:`llmedu.lab.low_bit.KEEP`) are
+    rounded by :func:`gptq_quantize`, block by block, as the paper does it.
+
+    The calibration tokens ``ids`` (rows × tokens) go through the blocks in order, each block fed
+    the outputs of the blocks already quantized. Inside a block, the layers are quantized in the
+    order the forward pass uses them, each from inputs computed with the layers before it already
+    quantized; layers that receive the same input (query, key and value; gate and up) are stacked
+    and rounded together, with one Gram matrix (:func:`llmedu.lab.calibration.gram`).
+    """
+    model = copy.deepcopy(model)
+    hidden, kwargs = _first_block_inputs(model, ids)
+    with torch.inference_mode():
+        for block in model.model.layers:
+            waiting = dict(low_bit.quantized_linears(block))
+            while waiting:
+                names, inputs = _next_input(block, waiting, hidden, kwargs)
+                stacked = torch.cat([waiting[name].weight for name in names])
+                rounded = gptq_quantize(stacked, calibration.gram(inputs), bits, group_size, symmetric)
+                for name, part in zip(names, rounded.split([waiting[name].out_features for name in names])):
+                    waiting.pop(name).weight.copy_(part)
+            hidden = block(hidden, **kwargs)
+    return model

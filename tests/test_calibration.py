@@ -96,7 +96,6 @@ def test_grams_are_the_inputs_products_shared_where_the_input_is() -> None:
     assert grams[block + "self_attn.q_proj"] is grams[block + "self_attn.k_proj"] is grams[block + "self_attn.v_proj"]
     assert grams[block + "mlp.gate_proj"] is grams[block + "mlp.up_proj"]
     assert grams[block + "self_attn.o_proj"] is not grams[block + "self_attn.q_proj"]
-    assert torch.allclose(calibration.feature_norms(grams[block + "mlp.down_proj"]), seen[block + "mlp.down_proj"].norm(dim=0).double(), rtol=1e-5)
     with pytest.raises(ValueError, match="not Linear layers of this model: model.norm"):
         calibration.input_grams(model, ["model.norm"], input_ids=ids)
 

@@ -2,22 +2,24 @@
 
 :func:`input_grams` runs calibration tokens through a model once and keeps, for each chosen
 Linear layer, the Gram matrix :math:`G = X^\\top X` of its inputs (``X``: one row per token, one
-column per input feature), accumulated in float64. GPTQ's Hessian of the layer's output error is
-:math:`2G` (:mod:`llmedu.lab.gptq`); the norm of each input feature, the square root of
-:math:`G`'s diagonal (:func:`feature_norms`), is what Wanda multiplies the weights' magnitudes by;
-and :func:`output_error` scores any replacement of a weight matrix on those inputs.
+column per input feature), kept in float64 (:func:`gram`). GPTQ's Hessian of the layer's output
+error is :math:`2G` (:mod:`llmedu.lab.gptq`), and :func:`output_error` scores any replacement of
+a weight matrix on those inputs. :func:`block_by_block` walks a decoder's blocks in order and
+hands each group of layers that read the same input to a method, with that input computed after
+the layers before it were changed: the way GPTQ and Wanda (:mod:`llmedu.lab.decoder_pruning`)
+are applied to a whole model.
 
-The inputs are those of the model as it is when the function runs. Leaves out choosing the calibration text (the labs use
-:func:`llmedu.lab.language_model.held_out`) and the methods themselves.
+Leaves out choosing the calibration text (the labs use
+:func:`llmedu.lab.language_model.calibration_text`) and the methods themselves.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 
-from llmedu import checks
+from llmedu.lab import low_bit
 
 
 def input_grams(model: torch.nn.Module, names: Iterable[str], *args, **kwargs) -> dict[str, torch.Tensor]:
@@ -63,11 +65,6 @@ def gram(inputs: torch.Tensor) -> torch.Tensor:
     return (x.T @ x).double()
 
 
-def feature_norms(gram: torch.Tensor) -> torch.Tensor:
-    """The L2 norm of each input feature over the calibration tokens: :math:`\\sqrt{G_{jj}}`."""
-    return gram.diagonal().clamp(min=0).sqrt()
-
-
 def output_error(weight: torch.Tensor, replaced: torch.Tensor, gram: torch.Tensor) -> float:
     """How much replacing ``weight`` by ``replaced`` changes the layer's outputs on the calibration inputs,
     relative to the outputs: :math:`\\lVert (W - \\hat W) X^\\top \\rVert_F / \\lVert W X^\\top \\rVert_F`.
@@ -82,3 +79,77 @@ def output_error(weight: torch.Tensor, replaced: torch.Tensor, gram: torch.Tenso
     w, delta = weight.detach().double(), (weight.detach() - replaced.detach()).double()
     changed = float(((delta @ gram) * delta).sum())
     return (max(changed, 0.0) / float(((w @ gram) * w).sum())) ** 0.5
+
+
+class _Caught(Exception):
+    """Stops a forward pass once the inputs sought are caught."""
+
+
+def _first_block_inputs(model: torch.nn.Module, ids: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    """The hidden states and keyword arguments (mask, rotary embeddings) the first decoder block receives."""
+    caught = {}
+
+    def catch(module, args, kwargs):
+        caught["hidden"] = args[0] if args else kwargs.pop("hidden_states")
+        caught["kwargs"] = kwargs
+        raise _Caught
+
+    handle = model.model.layers[0].register_forward_pre_hook(catch, with_kwargs=True)
+    try:
+        with torch.inference_mode():
+            model(input_ids=ids, use_cache=False)
+    except _Caught:
+        pass
+    finally:
+        handle.remove()
+    return caught["hidden"], caught["kwargs"]
+
+
+def _next_input(block: torch.nn.Module, waiting: dict[str, torch.nn.Linear], hidden: torch.Tensor,
+                kwargs: dict) -> tuple[list[str], torch.Tensor]:
+    """The first input that one of the ``waiting`` layers receives when ``block`` runs on ``hidden``, and the
+    names of all of them that receive that very tensor. The pass stops at the first layer that does not."""
+    caught: dict = {"input": None, "names": []}
+
+    def watch(name: str):
+        def hook(module, args):
+            if caught["input"] is None:
+                caught["input"] = args[0]
+            elif args[0] is not caught["input"]:
+                raise _Caught
+            caught["names"].append(name)
+        return hook
+
+    handles = [module.register_forward_pre_hook(watch(name)) for name, module in waiting.items()]
+    try:
+        block(hidden, **kwargs)
+    except _Caught:
+        pass
+    finally:
+        for handle in handles:
+            handle.remove()
+    return caught["names"], caught["input"]
+
+
+def block_by_block(model: torch.nn.Module, ids: torch.Tensor,
+                   treat: Callable[[list[torch.nn.Linear], torch.Tensor], None]) -> torch.nn.Module:
+    """Change a decoder ``model``'s Linear layers in place, block by block, each from the inputs it
+    receives once the layers before it have been changed; returns ``model``.
+
+    The calibration tokens ``ids`` (rows × tokens) go through the decoder blocks
+    (``model.model.layers``) in order, each fed the outputs of the blocks already changed. Inside
+    a block, the Linear layers (all but :data:`llmedu.lab.low_bit.KEEP`) are taken in the order the
+    forward pass uses them; ``treat(layers, inputs)`` receives those that read the same input (a
+    block's query, key and value; its gate and up) with that input (tokens × features), and changes
+    their weights in place. How GPTQ (:mod:`llmedu.lab.gptq`) and Wanda
+    (:mod:`llmedu.lab.decoder_pruning`) are applied to a whole model.
+    """
+    hidden, kwargs = _first_block_inputs(model, ids)
+    with torch.inference_mode():
+        for block in model.model.layers:
+            waiting = dict(low_bit.quantized_linears(block))
+            while waiting:
+                names, inputs = _next_input(block, waiting, hidden, kwargs)
+                treat([waiting.pop(name) for name in names], inputs.reshape(-1, inputs.shape[-1]))
+            hidden = block(hidden, **kwargs)
+    return model

@@ -88,77 +88,24 @@ def gptq_quantize(weight: torch.Tensor, gram: torch.Tensor, bits: int = 4, group
     return w
 
 
-class _Caught(Exception):
-    """Stops a forward pass once the first block's inputs are caught."""
-
-
-def _first_block_inputs(model: torch.nn.Module, ids: torch.Tensor) -> tuple[torch.Tensor, dict]:
-    """The hidden states and keyword arguments (mask, rotary embeddings) the first decoder block receives."""
-    caught = {}
-
-    def catch(module, args, kwargs):
-        caught["hidden"] = args[0] if args else kwargs.pop("hidden_states")
-        caught["kwargs"] = kwargs
-        raise _Caught
-
-    handle = model.model.layers[0].register_forward_pre_hook(catch, with_kwargs=True)
-    try:
-        with torch.inference_mode():
-            model(input_ids=ids, use_cache=False)
-    except _Caught:
-        pass
-    finally:
-        handle.remove()
-    return caught["hidden"], caught["kwargs"]
-
-
-def _next_input(block: torch.nn.Module, waiting: dict[str, torch.nn.Linear], hidden: torch.Tensor,
-                kwargs: dict) -> tuple[list[str], torch.Tensor]:
-    """The first input that one of the ``waiting`` layers receives when ``block`` runs on ``hidden``, and the
-    names of all of them that receive that very tensor. The pass stops at the first layer that does not."""
-    caught: dict = {"input": None, "names": []}
-
-    def watch(name: str):
-        def hook(module, args):
-            if caught["input"] is None:
-                caught["input"] = args[0]
-            elif args[0] is not caught["input"]:
-                raise _Caught
-            caught["names"].append(name)
-        return hook
-
-    handles = [module.register_forward_pre_hook(watch(name)) for name, module in waiting.items()]
-    try:
-        block(hidden, **kwargs)
-    except _Caught:
-        pass
-    finally:
-        for handle in handles:
-            handle.remove()
-    return caught["names"], caught["input"]
-
-
 def gptq_model(model: torch.nn.Module, ids: torch.Tensor, bits: int = 4, group_size: int | None = 32,
                symmetric: bool = True) -> torch.nn.Module:
     """A copy of a decoder ``model`` whose Linear layers (but :data:`llmedu.lab.low_bit.KEEP`) are
     rounded by :func:`gptq_quantize`, block by block, as the paper does it.
 
-    The calibration tokens ``ids`` (rows × tokens) go through the blocks in order, each block fed
-    the outputs of the blocks already quantized. Inside a block, the layers are quantized in the
-    order the forward pass uses them, each from inputs computed with the layers before it already
-    quantized; layers that receive the same input (query, key and value; gate and up) are stacked
-    and rounded together, with one Gram matrix (:func:`llmedu.lab.calibration.gram`).
+    The calibration tokens ``ids`` (rows × tokens) go through the blocks in order
+    (:func:`llmedu.lab.calibration.block_by_block`), each block fed the outputs of the blocks already
+    quantized. Inside a block, the layers are quantized in the order the forward pass uses them,
+    each from inputs computed with the layers before it already quantized; layers that receive the
+    same input (query, key and value; gate and up) are stacked and rounded together, with one Gram
+    matrix.
     """
+    def round_together(layers: list[torch.nn.Linear], inputs: torch.Tensor) -> None:
+        rounded = gptq_quantize(torch.cat([layer.weight for layer in layers]), calibration.gram(inputs), bits, group_size,
+                                symmetric)
+        for layer, part in zip(layers, rounded.split([layer.out_features for layer in layers])):
+            layer.weight.copy_(part)
+
     model = copy.deepcopy(model)
-    hidden, kwargs = _first_block_inputs(model, ids)
-    with torch.inference_mode():
-        for block in model.model.layers:
-            waiting = dict(low_bit.quantized_linears(block))
-            while waiting:
-                names, inputs = _next_input(block, waiting, hidden, kwargs)
-                stacked = torch.cat([waiting[name].weight for name in names])
-                rounded = gptq_quantize(stacked, calibration.gram(inputs), bits, group_size, symmetric)
-                for name, part in zip(names, rounded.split([waiting[name].out_features for name in names])):
-                    waiting.pop(name).weight.copy_(part)
-            hidden = block(hidden, **kwargs)
+    calibration.block_by_block(model, ids, round_together)
     return model

@@ -62,11 +62,19 @@ def test_without_correlation_gptq_is_round_to_nearest(scheme: tuple) -> None:
 
 @pytest.mark.parametrize("scheme", SCHEMES, ids=str)
 def test_every_gptq_weight_lies_on_its_groups_grid(scheme: tuple) -> None:
-    bits, group, _ = scheme
-    rounded = gptq.gptq_quantize(torch.randn(8, 128), calibration.gram(correlated_inputs(4)), *scheme)
-    for row in rounded.reshape(8, -1, group or 128):
-        for values in row:
-            assert len(values.unique()) <= 2 ** bits
+    """Each group's values are its offset plus whole multiples of one step, the multiples in the format's range."""
+    bits, group, symmetric = scheme
+    weight = torch.randn(8, 128, generator=torch.Generator().manual_seed(4))
+    rounded = gptq.gptq_quantize(weight, calibration.gram(correlated_inputs(4)), *scheme)
+    for values in rounded.reshape(-1, group or 128):
+        levels = values.unique()
+        assert len(levels) <= 2 ** bits
+        step = (levels[1:] - levels[:-1]).min()
+        base = torch.zeros(()) if symmetric else levels[0]
+        multiples = (values - base) / step
+        assert torch.allclose(multiples, multiples.round(), atol=1e-3)
+        span = multiples.round()
+        assert span.max() - span.min() <= (2 ** bits - 1 if not symmetric else 2 * (2 ** (bits - 1) - 1))
 
 
 def test_bad_gptq_settings_say_what_is_allowed() -> None:

@@ -65,7 +65,7 @@ def test_wanda_weighs_each_weight_by_its_input_features_norm(pattern: str) -> No
     pruned = decoder_pruning.prune(model, 0.5, criterion="wanda", pattern=pattern, ids=IDS)
     q = "model.layers.0.self_attn.q_proj"  # the first block's inputs are the float model's
     inputs = {}
-    handle = dict(model.named_modules())[q].register_forward_hook(lambda m, i, o: inputs.setdefault("x", i[0]))
+    handle = dict(model.named_modules())[q].register_forward_hook(lambda m, i, o: inputs.update(x=i[0]))
     with torch.no_grad():
         model(input_ids=IDS)
     handle.remove()
@@ -76,6 +76,23 @@ def test_wanda_weighs_each_weight_by_its_input_features_norm(pattern: str) -> No
     magnitude = decoder_pruning.prune(model, 0.5, scope="row", pattern=pattern)
     assert not torch.equal(dict(magnitude.named_modules())[q].weight, expected)
     assert decoder_pruning.sparsity_of(pruned)["all"] == pytest.approx(0.5, abs=1e-3)
+
+
+def test_wanda_feeds_each_layer_the_pruned_layers_before_it() -> None:
+    model = tiny_llama()
+    pruned = decoder_pruning.prune(model, 0.5, criterion="wanda", ids=IDS)
+    down = "model.layers.1.mlp.down_proj"
+    partly = decoder_pruning.prune(model, 0.5, criterion="wanda", ids=IDS)
+    partly.model.layers[1].mlp.down_proj.weight.data.copy_(model.model.layers[1].mlp.down_proj.weight)
+    inputs = {}
+    handle = dict(partly.named_modules())[down].register_forward_hook(lambda m, i, o: inputs.update(x=i[0]))
+    with torch.no_grad():
+        partly(input_ids=IDS)
+    handle.remove()
+    weight = model.model.layers[1].mlp.down_proj.weight
+    norms = inputs["x"].reshape(-1, weight.shape[1]).norm(dim=0)
+    expected = weight * decoder_pruning.keep_mask(weight.abs() * norms, 0.5, "row")
+    assert torch.allclose(dict(pruned.named_modules())[down].weight, expected)
 
 
 def test_bad_pruning_settings_say_what_is_allowed() -> None:

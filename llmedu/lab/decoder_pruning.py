@@ -9,12 +9,14 @@ the embeddings) loses a share of its weights, the ones of lowest score:
 * **Wanda** (Sun et al., 2023): :math:`|W_{ij}|\\,\\lVert X_j \\rVert_2`, the weight's magnitude
   times the norm of its input feature over calibration text, compared within each output row, as
   the paper does. A weight that multiplies a large input matters more than its size says. The
-  norms come block by block (:func:`llmedu.lab.calibration.block_by_block`): each layer's inputs
-  are computed with the layers before it already pruned.
+  norms come block by block (:func:`llmedu.lab.calibration.block_by_block`): each block is fed by
+  the blocks already pruned, as in the paper, and inside a block each layer's inputs are computed
+  with the layers before it already pruned (the reference code takes a block's norms in one pass
+  of the unpruned block).
 
 The pattern is unstructured (any share), or **2:4** semi-structured: in every 4 consecutive weights
 of a row, the 2 of lowest score are zeroed, the pattern whose products the sparse tensor cores
-of NVIDIA GPUs since Ampere compute at up to twice the dense speed. The weights are zeroed in a
+of NVIDIA GPUs since Ampere compute at up to twice the dense rate (whole layers gain less). The weights are zeroed in a
 copy of the model, with no fine-tuning after.
 
 Leaves out structured removal (heads, neurons, layers), SparseGPT's updates of the weights that

@@ -10,18 +10,22 @@ that correlated input features make up for each other:
 .. math:: \\delta = \\frac{w_j - \\hat w_j}{[U]_{jj}}, \\qquad w_k \\leftarrow w_k - \\delta\\,[U]_{jk}
           \\quad (k > j),
 
-with :math:`U` the upper Cholesky factor of :math:`H^{-1}` (damped by 1 % of its mean diagonal).
-Columns go in blocks of :data:`BLOCK`; inside a block the updates are applied one by one, the
-rest of the matrix receives the block's errors in one product (the paper's lazy batch updates).
-With groups, a group's scale (and minimum) are taken from its weights as they stand when its
-first column is reached, so they include the compensation so far.
+with :math:`U` the upper Cholesky factor of :math:`(H + \\lambda I)^{-1}`, :math:`\\lambda` being 1 % of
+:math:`H`'s mean diagonal (the damping that keeps the factorization possible when there are fewer
+calibration tokens than input features). Columns go in blocks of :data:`BLOCK`; inside a block
+the updates are applied one by one, the rest of the matrix receives the block's errors in one
+product (the paper's lazy batch updates). With groups, a group's scale (and minimum) are taken
+from its weights as they stand when its first column is reached, in-block updates included (the
+reference code takes them before the block's updates, so its rounded weights differ from these
+in detail, at the same output error).
 
-:func:`gptq_linears` quantizes every Linear layer but the head, from Gram matrices of
-:func:`llmedu.lab.calibration.input_grams` collected once from the float model. The paper feeds
-each layer the outputs of the layers already quantized; this simplification costs one forward
-pass instead of one per layer. Leaves out the paper's column reordering by the Hessian's diagonal
-("act order") and packing the integers into a file (the quantized weights come back in fp32, as
-a kernel that dequantizes them computes with them).
+:func:`gptq_model` quantizes every Linear layer but the head, block by block as the paper does,
+each block fed by the blocks already quantized; inside a block, layer after layer in the order
+of the forward pass (the reference code's ``--true-sequential``), through
+:func:`llmedu.lab.calibration.block_by_block`. Leaves out the paper's column reordering by the
+Hessian's diagonal ("act order", which with groups needs a kernel that knows the order) and
+packing the integers into a file (the quantized weights come back in fp32, as a kernel that
+dequantizes them computes with them).
 """
 
 from __future__ import annotations

@@ -22,8 +22,9 @@ in detail, at the same output error).
 :func:`gptq_model` quantizes every Linear layer but the head, block by block as the paper does,
 each block fed by the blocks already quantized; inside a block, layer after layer in the order
 of the forward pass (the reference code's ``--true-sequential``), through
-:func:`llmedu.lab.calibration.block_by_block`. Leaves out the paper's column reordering by the
-Hessian's diagonal ("act order", which with groups needs a kernel that knows the order) and
+:func:`llmedu.lab.calibration.block_by_block`. Leaves out the column reordering by the Hessian's
+diagonal that the reference code added ("act order", which with groups needs a kernel that knows
+the order) and
 packing the integers into a file (the quantized weights come back in fp32, as a kernel that
 dequantizes them computes with them).
 """

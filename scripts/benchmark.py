@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import statistics
 import sys
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def per_token(model: object, ids: object, repeats: int, use_cache: bool = True) 
     """Median seconds per generated token after the prompt ``ids``: generating 1 + DECODE_STEPS tokens less 1."""
     first, last = native_timer.sweep("generate", model, [(ids, 1, use_cache), (ids, DECODE_STEPS + 1, use_cache)],
                                      repeats=repeats, warmup=1)
-    return (sorted(last)[len(last) // 2] - sorted(first)[len(first) // 2]) / DECODE_STEPS
+    return (statistics.median(last) - statistics.median(first)) / DECODE_STEPS
 
 
 def decoder_rows(repeats: int) -> None:

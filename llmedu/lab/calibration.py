@@ -27,7 +27,8 @@ def input_grams(model: torch.nn.Module, names: Iterable[str], *args, **kwargs) -
 
     For a language model, ``input_grams(model, names, input_ids=ids)`` with ``ids`` a (rows, tokens)
     tensor; the call runs under ``inference_mode`` and without a cache, and every token of every row
-    is one row of ``X``; ``model`` may also be one block of a model, called on its inputs. The products are taken in fp32 and kept in float64. Layers that receive the very same
+    is one row of ``X``; ``model`` may also be one block of a model, called on its inputs. The
+    products are taken in fp32 and kept in float64 (:func:`gram`). Layers that receive the very same
     input tensor (a layer's query, key and value projections; its gate and up projections) share
     one Gram matrix, the same tensor object.
     """

@@ -5,7 +5,8 @@ decoders the labs train). The scored text is the book's own English prose
 (``llmedu/lab/eval_text.txt``, written once by ``scripts/make_eval_text.py``), cut end to end
 into :data:`WINDOWS` windows of :data:`WINDOW` tokens; within a window every token but the first
 is predicted from the ones before it. Methods that calibrate on data read other prose of the book
-(``llmedu/lab/calibration_text.txt``, from the same script), which shares no sentence with it. Perplexity is
+(``llmedu/lab/calibration_text.txt``, from the same script), which shares no sentence with it.
+Perplexity is
 
 .. math:: \\mathrm{PPL} = \\exp\\Big(-\\frac{1}{N}\\sum_{i=1}^{N} \\ln p(x_i \\mid x_{<i})\\Big)
 

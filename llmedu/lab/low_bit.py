@@ -19,8 +19,9 @@ models, is left as it is in both. :func:`with_quantized_cache` gives the attenti
 value after the same round trip (asymmetric, per token and head in groups along the head's width):
 what a cache kept in that format hands back.
 
-Leaves out the other activations, calibration-based methods (:mod:`llmedu.lab.gptq`), and packing to the bits of a file
-format (sizes of those: :mod:`llmedu.weight_formats` and :mod:`llmedu.kv_cache`).
+Leaves out the other activations, calibration-based methods (:mod:`llmedu.lab.gptq`), and
+packing to the bits of a file format (sizes of those: :mod:`llmedu.weight_formats` and
+:mod:`llmedu.kv_cache`).
 """
 
 from __future__ import annotations

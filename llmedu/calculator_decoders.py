@@ -11,8 +11,8 @@ and computes with the same functions as ``python -m llmedu memory``, ``fit`` and
 Covers: the presets as config text (:func:`presets`), checking the input (every bad value gives a
 one-line ``ValueError`` that says what is allowed), :func:`report` and its HTML in a page's
 language. Leaves out the form (each page writes it in its language, with the names of
-:data:`FIELDS`), the classic BERT and GPT-2 shapes (the first form), and the Jupyter widgets,
-which offer the classic shapes only.
+:data:`FIELDS`; the Jupyter widgets' form is :class:`llmedu.calculator_widgets.DecoderCalculator`)
+and the classic BERT and GPT-2 shapes (the first form).
 """
 
 from __future__ import annotations

@@ -5,9 +5,10 @@
 nbval checks what the widget cell outputs, and the unit tests drive the widgets from Python;
 neither shows that a notebook frontend draws the form and that the report follows what a reader
 types. This script starts JupyterLab on 127.0.0.1 with a notebook holding the lab's own widget
-cell (copied from ``notebooks/02_memory.ipynb``), runs it in Chromium, and checks that the form
-appears, that its total is llmedu's, that choosing another preset updates the report, and that
-a value that is not allowed shows llmedu's message. Leaves out Colab, which cannot be driven
+cells (copied from ``notebooks/02_memory.ipynb``), runs them in Chromium, and checks, for the
+classic form and for the decoder form, that the form appears, that its total is llmedu's, that
+choosing another preset updates the report, and that a value that is not allowed (a head count; a
+pasted config of an unknown model type) shows llmedu's message. Leaves out Colab, which cannot be driven
 from here. Chromium: ``$CHROMIUM``, else ``/usr/bin/chromium``.
 """
 
@@ -24,61 +25,81 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from llmedu import calculator
+from llmedu import calculator, calculator_decoders
 
 ROOT = Path(__file__).resolve().parent.parent
 PORT = 8899
 
 
-def lab_cell() -> str:
+def lab_cell(constructor: str) -> str:
     cells = json.loads((ROOT / "notebooks" / "02_memory.ipynb").read_text(encoding="utf-8"))["cells"]
-    return next("".join(c["source"]) for c in cells if c["cell_type"] == "code" and "calculator_widgets.Calculator(" in "".join(c["source"]))
+    return next("".join(c["source"]) for c in cells if c["cell_type"] == "code" and constructor in "".join(c["source"]))
 
 
-def notebook(source: str) -> dict:
-    return {"cells": [{"cell_type": "code", "execution_count": None, "id": "calculator", "metadata": {}, "outputs": [],
-                       "source": source}],
+def notebook(sources: list[str]) -> dict:
+    return {"cells": [{"cell_type": "code", "execution_count": None, "id": f"calculator-{i}", "metadata": {},
+                       "outputs": [], "source": source} for i, source in enumerate(sources)],
             "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
             "nbformat": 4, "nbformat_minor": 5}
 
 
-def shown_total(page) -> str:
-    return page.locator('.jp-OutputArea-output tr[data-key="total"] td').nth(1).inner_text()
+def shown_total(output) -> str:
+    return output.locator('tr[data-key="total"] td').nth(1).inner_text()
 
 
-def check(page, source: str) -> list[str]:
+def check(page, sources: list[str]) -> list[str]:
     problems = []
     namespace: dict = {}
-    exec(source, namespace)  # the lab's cell, here: what its form should show
-    expected = f"{namespace['form'].result()['total']:,}"
+    for source in sources:
+        exec(source, namespace)  # the lab's cells, here: what their forms should show
     page.goto(f"http://127.0.0.1:{PORT}/lab/tree/calculator.ipynb")
     page.wait_for_selector(".jp-Notebook .jp-Cell .jp-InputArea-editor", timeout=180_000)
     # the status bar reads "Python 3 (ipykernel) | Idle" once the kernel has started
     page.wait_for_function("() => document.body.innerText.includes('| Idle')", timeout=180_000)
     page.click(".jp-Cell .jp-InputArea-editor")
-    page.keyboard.press("Shift+Enter")
-    page.wait_for_selector(".jp-OutputArea-output .widget-dropdown select", timeout=180_000)
-    if shown_total(page) != expected:
-        problems.append(f"the form shows a total of {shown_total(page)}; llmedu computes {expected}")
-    page.locator(".widget-dropdown select").first.select_option("gpt2")
+    for _ in sources:
+        page.keyboard.press("Shift+Enter")
+    classic, decoder = (page.locator(".jp-Cell").nth(i).locator(".jp-OutputArea-output") for i in (0, 1))
+    classic.locator(".widget-dropdown select").first.wait_for(timeout=180_000)
+    decoder.locator(".widget-textarea textarea").wait_for(timeout=180_000)
+
+    expected = f"{namespace['form'].result()['total']:,}"
+    if shown_total(classic) != expected:
+        problems.append(f"the form shows a total of {shown_total(classic)}; llmedu computes {expected}")
+    classic.locator(".widget-dropdown select").first.select_option("gpt2")
     expected = f"{calculator.report(calculator.presets()['gpt2'])['total']:,}"
-    page.wait_for_function(f"() => document.querySelector('.jp-OutputArea-output').innerText.includes('{expected}')",
-                           timeout=30_000)
-    heads = page.locator(".widget-text", has_text="Heads").locator("input")
+    classic.locator('tr[data-key="total"]', has_text=expected).wait_for(timeout=30_000)
+    heads = classic.locator(".widget-text", has_text="Heads").locator("input")
     heads.fill("7")
     heads.press("Enter")
-    page.locator(".calculator-error").wait_for(timeout=30_000)
-    message = page.locator(".calculator-error").inner_text()
+    classic.locator(".calculator-error").wait_for(timeout=30_000)
+    message = classic.locator(".calculator-error").inner_text()
     if "must be divisible by n_heads (7)" not in message:
         problems.append(f"7 heads for width 768 should show llmedu's message, not {message!r}")
+
+    expected = f"{namespace['decoder_form'].result()['total']:,}"
+    if shown_total(decoder) != expected:
+        problems.append(f"the decoder form shows a total of {shown_total(decoder)}; llmedu computes {expected}")
+    decoder.locator(".widget-dropdown select").first.select_option("mistral-7b")
+    values = {"config": calculator_decoders.presets()["mistral-7b"], **calculator_decoders.defaults(),
+              **{name: namespace["decoder_form"].fields[name].value for name in ("seq_len", "weights")}}
+    expected = f"{calculator_decoders.report(values)['total']:,}"
+    decoder.locator('tr[data-key="total"]', has_text=expected).wait_for(timeout=30_000)
+    config = decoder.locator(".widget-textarea textarea")
+    config.fill('{"model_type": "t5"}')
+    config.press("Tab")  # the box reports when it loses the focus (continuous_update=False)
+    decoder.locator(".calculator-error").wait_for(timeout=30_000)
+    message = decoder.locator(".calculator-error").inner_text()
+    if "allowed: bert, distilbert" not in message:
+        problems.append(f"a pasted t5 config should show llmedu's list of model types, not {message!r}")
     return problems
 
 
 def main() -> int:
     chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-    source = lab_cell()
+    sources = [lab_cell("calculator_widgets.Calculator("), lab_cell("calculator_widgets.DecoderCalculator(")]
     with tempfile.TemporaryDirectory() as work:
-        (Path(work) / "calculator.ipynb").write_text(json.dumps(notebook(source)), encoding="utf-8")
+        (Path(work) / "calculator.ipynb").write_text(json.dumps(notebook(sources)), encoding="utf-8")
         server = subprocess.Popen(
             [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={PORT}", "--ServerApp.ip=127.0.0.1",
              "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={work}", "--allow-root"],
@@ -94,7 +115,7 @@ def main() -> int:
                 browser = p.chromium.launch(executable_path=chromium)
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
                 try:
-                    problems = check(page, source)
+                    problems = check(page, sources)
                 finally:
                     page.screenshot(path=str(Path(os.environ.get("SCREENSHOT", Path(work) / "widgets.png"))))
                 browser.close()
@@ -104,7 +125,8 @@ def main() -> int:
     for problem in problems:
         print(f"FAILED  {problem}")
     if not problems:
-        print("The memory lab's calculator widgets work in JupyterLab: the form, the total, a new preset, an error.")
+        print("The memory lab's calculator widgets work in JupyterLab, both forms: the form, the total, a new preset, "
+              "an error.")
     return 1 if problems else 0
 
 

@@ -222,14 +222,17 @@ def test_launch_buttons_only_on_labs(site: Path) -> None:
 
 def test_the_memory_lab_page_shows_the_calculator_widgets_as_their_report(site: Path) -> None:
     """No kernel runs a static page: the widgets' HTML fallback (the report) stands in for them."""
-    from llmedu import calculator, params
+    from llmedu import calculator, decoders, params
 
     soup = _soup(site / "notebooks" / "02_memory.html")
     tables = soup.select("table.calculator-table")
-    assert [t["data-table"] for t in tables] == ["parameters", "inference", "training"]
+    assert [t["data-table"] for t in tables] == ["parameters", "inference", "training",  # the classic form
+                                                 "parameters", "memory", "fit", "speed"]  # the decoder form
     total = tables[0].select_one('tr[data-key="total"]').find_all("td")[1].get_text()
     assert total == f"{params.count(params.shape_from_config(params.preset('bert-base'))).total:,}"
     assert total == f"{calculator.report(calculator.presets()['bert-base'])['total']:,}"
+    decoder_total = tables[3].select_one('tr[data-key="total"]').find_all("td")[1].get_text()
+    assert decoder_total == f"{decoders.from_config(decoders.preset('llama-3-8b'), output_head='config').total:,}"
     assert not soup.select('script[type="application/vnd.jupyter.widget-view+json"]'), "a widget view with no widget manager"
     assert "widget-state" not in str(soup)
 

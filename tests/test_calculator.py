@@ -7,6 +7,7 @@ to import ``llmedu.calculator`` on its own (as Pyodide will, with nothing else i
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -170,3 +171,56 @@ def test_a_static_page_gets_the_report_and_jupyter_the_form() -> None:
 def test_bad_starting_values_say_what_is_allowed(args: dict, message: str) -> None:
     with pytest.raises(ValueError, match="^" + message.replace("(", r"\(")):
         calculator_widgets.Calculator(**args)
+
+
+# --- the decoder form as Jupyter widgets (llmedu.calculator_widgets.DecoderCalculator) --------
+
+@pytest.mark.parametrize("name", list(decoders.PRESETS))
+def test_choosing_a_decoder_preset_pastes_its_config_and_reports_once(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    form = calculator_widgets.DecoderCalculator("smollm2-135m" if name != "smollm2-135m" else "llama-3-8b")
+    reports = []
+    real = calculator_decoders.report_html
+    monkeypatch.setattr(calculator_decoders, "report_html", lambda values, lang: reports.append(values) or real(values, lang))
+    form.preset.value = name
+    expected = {"config": calculator_decoders.presets()[name], **calculator_decoders.defaults()}
+    assert form.values() == expected
+    assert len(reports) == 1, "one report per chosen preset"
+    assert form.result() == calculator_decoders.report(expected)
+    assert form.output.value == real(expected, "en")
+
+
+@pytest.mark.parametrize("lang", fmt.LANGUAGES)
+def test_the_decoder_widgets_speak_the_notebook_language_and_read_a_pasted_config(lang: str) -> None:
+    form = calculator_widgets.DecoderCalculator("mistral-7b", lang, batch=4)
+    assert form.fields["kv_format"].description == i18n.translate("KV cache format", lang)
+    assert form.fields["lora_rank"].description == i18n.translate("LoRA rank", lang)
+    config = json.loads(calculator_decoders.presets()["llama-3-8b"])
+    config["num_key_value_heads"] = 5  # 32 heads are not a multiple of 5
+    form.fields["config"].value = json.dumps(config)
+    assert i18n.translate(calculator_widgets.INVALID, lang) in form.output.value
+    assert "num_key_value_heads" in form.output.value
+    config["num_key_value_heads"] = 4  # a pasted config the presets do not have
+    form.fields["config"].value = json.dumps(config)
+    values = {"config": json.dumps(config), **calculator_decoders.defaults(), "batch": 4}
+    assert form.output.value == calculator_decoders.report_html(values, lang)
+    assert form.result()["total"] == decoders.from_config(config, output_head="config").total
+
+
+def test_the_decoder_form_on_a_static_page_is_its_report() -> None:
+    form = calculator_widgets.DecoderCalculator("qwen3-8b", weights="q8_0", kv_format="int8_g64", seq_len=32768)
+    bundle = form._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == form.box.model_id
+    assert bundle["text/html"] == calculator_decoders.report_html(form.values(), "en")
+    assert bundle["text/plain"] == "llmedu decoder calculator: qwen3-8b, q8_0, KV cache int8_g64, batch 1, sequence 32768"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ({"preset": "gpt2"}, "unknown preset 'gpt2'; allowed: llama-3-8b, "),
+    ({"dtype": "fp16"}, "unknown calculator fields: dtype; allowed: seq_len, batch, weights, kv_format, lora_rank"),
+    ({"kv_format": "fp12"}, "unknown KV cache format 'fp12'; allowed: "),
+    ({"config": "{"}, "the pasted text is not JSON "),
+    ({"lora_rank": 0}, "lora_rank must be"),
+])
+def test_bad_starting_decoder_values_say_what_is_allowed(args: dict, message: str) -> None:
+    with pytest.raises(ValueError, match="^" + message.replace("(", r"\(")):
+        calculator_widgets.DecoderCalculator(**args)

@@ -100,14 +100,22 @@ def page_paths(site: Path) -> list[str]:
     return sorted(["index.html", *(p.relative_to(site).as_posix() for p in pages)])
 
 
-def test_every_page_loads_cleanly_offline(site: Path, server: str, browser: object) -> None:
-    problems = {}
+@pytest.fixture(scope="module")
+def every_page(site: Path, server: str, browser: object) -> dict[str, dict]:
+    """One visit to every page (Chromium's page loads are the slow part): its errors, and its article's images."""
+    found = {}
     for path in page_paths(site):
         visit = Visit(browser, server, path)
         visit.typeset()
-        if visit.errors:
-            problems[path] = visit.errors
+        images = [{"src": img.get_attribute("src"), "alt": (img.get_attribute("alt") or "").strip()}
+                  for img in visit.page.locator("article img").all()]
+        found[path] = {"errors": visit.errors, "images": images}
         visit.close()
+    return found
+
+
+def test_every_page_loads_cleanly_offline(every_page: dict[str, dict]) -> None:
+    problems = {path: page["errors"] for path, page in every_page.items() if page["errors"]}
     assert not problems, problems
 
 
@@ -174,19 +182,18 @@ def _in_language(text: str, lang: str) -> bool:
     return not untranslated([text], lang)
 
 
-def test_every_image_has_an_alt_text_in_the_page_language(site: Path, server: str, browser: object) -> None:
+def test_every_image_has_an_alt_text_in_the_page_language(every_page: dict[str, dict]) -> None:
     missing, wrong = [], []
-    for lang in LANGS:
-        for page in sorted((site / "book" / lang).glob("*.html")):
-            visit = Visit(browser, server, page.relative_to(site).as_posix())
-            for img in visit.page.locator("article img").all():
-                alt = (img.get_attribute("alt") or "").strip()
-                name = f"{page.relative_to(site)}: {img.get_attribute('src')}"
-                if len(alt) < 15:
-                    missing.append(name)
-                elif not _in_language(alt, lang):
-                    wrong.append(f"{name}: {alt[:60]}")
-            visit.close()
+    chapters = [path for path in every_page if path.split("/")[:1] == ["book"]]
+    assert {path.split("/")[1] for path in chapters} == set(LANGS)
+    for path in chapters:
+        lang = path.split("/")[1]
+        for image in every_page[path]["images"]:
+            name = f"{path}: {image['src']}"
+            if len(image["alt"]) < 15:
+                missing.append(name)
+            elif not _in_language(image["alt"], lang):
+                wrong.append(f"{name}: {image['alt'][:60]}")
     assert not missing, f"images without a meaningful alt text: {missing}"
     assert not wrong, f"alt texts not in the page's language: {wrong}"
 

@@ -50,16 +50,21 @@ class _Form:
     lang: str
     output: Any
     box: Any
+    #: The module whose ``report`` and ``report_html`` the form shows (looked up at each call).
+    formulas: Any
+    fields: dict[str, Any]
 
     def values(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The form's current values, as the formulas' ``report`` takes them."""
+        return {name: field.value for name, field in self.fields.items()}
 
-    def _report_html(self, values: dict[str, Any]) -> str:
-        raise NotImplementedError
+    def result(self) -> dict[str, Any]:
+        """The formulas' ``report`` of the current values (raises its ``ValueError`` if one is not allowed)."""
+        return self.formulas.report(self.values())
 
     def _update(self) -> None:
         try:
-            self.output.value = self._report_html(self.values())
+            self.output.value = self.formulas.report_html(self.values(), self.lang)
         except ValueError as error:
             self.output.value = (f'<p class="calculator-error" role="alert">{html.escape(i18n.translate(INVALID, self.lang))}'
                                  f"<br>{html.escape(str(error))}</p>")
@@ -99,6 +104,8 @@ class Calculator(_Form):
     True
     """
 
+    formulas = calculator
+
     def __init__(self, preset: str = "gpt2", lang: str = "en", **values: Any) -> None:
         widgets = _ipywidgets()
         presets = calculator.presets()
@@ -127,17 +134,6 @@ class Calculator(_Form):
         self.box = widgets.VBox([widgets.HBox([widgets.VBox(model), widgets.VBox(run)]), self.output])
         self._loading = False
         self._update()
-
-    def values(self) -> dict[str, Any]:
-        """The form's current values, as :func:`llmedu.calculator.report` takes them."""
-        return {name: field.value for name, field in self.fields.items()}
-
-    def result(self) -> dict[str, Any]:
-        """:func:`llmedu.calculator.report` of the current values (raises its ``ValueError`` if one is not allowed)."""
-        return calculator.report(self.values())
-
-    def _report_html(self, values: dict[str, Any]) -> str:
-        return calculator.report_html(values, self.lang)
 
     def _preset_chosen(self, change: Any) -> None:
         self._loading = True  # one report for the whole preset, not one per field
@@ -171,6 +167,8 @@ class DecoderCalculator(_Form):
     True
     """
 
+    formulas = calculator_decoders
+
     def __init__(self, preset: str = "llama-3-8b", lang: str = "en", config: str | None = None, **values: Any) -> None:
         widgets = _ipywidgets()
         presets = calculator_decoders.presets()
@@ -201,17 +199,6 @@ class DecoderCalculator(_Form):
                                  self.output])
         self._loading = False
         self._update()
-
-    def values(self) -> dict[str, Any]:
-        """The form's current values, as :func:`llmedu.calculator_decoders.report` takes them."""
-        return {name: field.value for name, field in self.fields.items()}
-
-    def result(self) -> dict[str, Any]:
-        """:func:`llmedu.calculator_decoders.report` of the current values (raises its ``ValueError`` if one is not allowed)."""
-        return calculator_decoders.report(self.values())
-
-    def _report_html(self, values: dict[str, Any]) -> str:
-        return calculator_decoders.report_html(values, self.lang)
 
     def _preset_chosen(self, change: Any) -> None:
         self.fields["config"].value = calculator_decoders.presets()[change["new"]]  # one change, one report

@@ -155,12 +155,18 @@ def test_the_widgets_speak_the_notebook_language(lang: str) -> None:
     assert form.output.value == calculator.report_html(calculator.presets()["bert-base"], lang)
 
 
-def test_a_static_page_gets_the_report_and_jupyter_the_form() -> None:
-    form = calculator_widgets.Calculator("gpt2", seq_len=1024, batch=8, dtype="fp16")
+@pytest.mark.parametrize(("make", "formulas", "text"), [
+    (lambda: calculator_widgets.Calculator("gpt2", seq_len=1024, batch=8, dtype="fp16"), calculator,
+     "llmedu calculator: gpt2, fp16, batch 8, sequence 1024"),
+    (lambda: calculator_widgets.DecoderCalculator("qwen3-8b", weights="q8_0", kv_format="int8_g64", seq_len=32768),
+     calculator_decoders, "llmedu decoder calculator: qwen3-8b, q8_0, KV cache int8_g64, batch 1, sequence 32768"),
+])
+def test_a_static_page_gets_the_report_and_jupyter_the_form(make, formulas, text: str) -> None:
+    form = make()
     bundle = form._repr_mimebundle_()
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == form.box.model_id
-    assert bundle["text/html"] == calculator.report_html(form.values(), "en")
-    assert bundle["text/plain"] == "llmedu calculator: gpt2, fp16, batch 8, sequence 1024"
+    assert bundle["text/html"] == formulas.report_html(form.values(), "en")
+    assert bundle["text/plain"] == text
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -204,14 +210,6 @@ def test_the_decoder_widgets_speak_the_notebook_language_and_read_a_pasted_confi
     values = {"config": json.dumps(config), **calculator_decoders.defaults(), "batch": 4}
     assert form.output.value == calculator_decoders.report_html(values, lang)
     assert form.result()["total"] == decoders.from_config(config, output_head="config").total
-
-
-def test_the_decoder_form_on_a_static_page_is_its_report() -> None:
-    form = calculator_widgets.DecoderCalculator("qwen3-8b", weights="q8_0", kv_format="int8_g64", seq_len=32768)
-    bundle = form._repr_mimebundle_()
-    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == form.box.model_id
-    assert bundle["text/html"] == calculator_decoders.report_html(form.values(), "en")
-    assert bundle["text/plain"] == "llmedu decoder calculator: qwen3-8b, q8_0, KV cache int8_g64, batch 1, sequence 32768"
 
 
 @pytest.mark.parametrize(("args", "message"), [

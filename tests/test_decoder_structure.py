@@ -10,11 +10,23 @@ from __future__ import annotations
 import pytest
 import torch
 
+from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
+
 from llmedu import decoders
 from llmedu.lab import decoder_structure
 from test_decoder_lab import tiny_llama
 
 IDS = torch.randint(0, 72, (3, 24), generator=torch.Generator().manual_seed(5))
+
+
+def deeper(seed: int, family: str = "llama", biases: bool = False) -> torch.nn.Module:
+    """Four blocks (so that blocks in the middle can go), biases on every Linear layer if asked."""
+    torch.manual_seed(seed)
+    sizes = dict(vocab_size=72, hidden_size=64, intermediate_size=128, num_hidden_layers=4, num_attention_heads=4,
+                 num_key_value_heads=2, max_position_embeddings=128)
+    if family == "qwen2":
+        return Qwen2ForCausalLM(Qwen2Config(**sizes)).eval()
+    return LlamaForCausalLM(LlamaConfig(**sizes, attention_bias=biases, mlp_bias=biases)).eval()
 
 
 def logits(model: torch.nn.Module) -> torch.Tensor:
@@ -49,6 +61,31 @@ def test_scores_are_what_each_unit_adds_on_the_calibration_tokens() -> None:
     torch.testing.assert_close(found["influence"][0], 1 - cosine, rtol=1e-4, atol=1e-6)
 
 
+def test_the_influence_of_every_block_is_one_minus_its_cosine() -> None:
+    model = deeper(seed=6)
+    found = decoder_structure.scores(model, IDS)["influence"]
+    inputs = []
+    hooks = [block.register_forward_hook(lambda m, args, kwargs, out: inputs.append((args[0] if args else kwargs["hidden_states"], out)),
+                                         with_kwargs=True) for block in model.model.layers]
+    with torch.no_grad():
+        model(IDS, use_cache=False)
+    for hook in hooks:
+        hook.remove()
+    expected = torch.stack([1 - torch.nn.functional.cosine_similarity(x, y, dim=-1).mean() for x, y in inputs])
+    torch.testing.assert_close(found, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_removing_neurons_with_biases_equals_switching_them_off() -> None:
+    model = deeper(seed=8, biases=True)
+    score = torch.rand(4, 128, generator=torch.Generator().manual_seed(3))
+    smaller = decoder_structure.remove_neurons(model, 0.5, score)
+    switched_off = deeper(seed=8, biases=True)
+    for i, block in enumerate(switched_off.model.layers):
+        block.mlp.down_proj.weight.data[:, torch.argsort(score[i])[:64]] = 0
+    torch.testing.assert_close(logits(smaller), logits(switched_off), rtol=1e-5, atol=1e-5)
+    assert sum(p.numel() for p in smaller.parameters()) == counted(smaller)
+
+
 def test_removing_neurons_equals_switching_them_off() -> None:
     model = tiny_llama(seed=1)
     score = torch.rand(2, 128, generator=torch.Generator().manual_seed(0))
@@ -74,6 +111,21 @@ def test_removing_a_key_value_group_equals_switching_off_its_heads(tied: bool) -
     for block, group in zip(switched_off.model.layers, (1, 0)):
         block.self_attn.o_proj.weight.data[:, group * 32:(group + 1) * 32] = 0  # its two query heads' outputs
     torch.testing.assert_close(logits(smaller), logits(switched_off), rtol=1e-5, atol=1e-5)
+    assert sum(p.numel() for p in smaller.parameters()) == counted(smaller)
+
+
+@pytest.mark.parametrize("family", ["llama", "qwen2"])
+def test_dropping_middle_blocks_equals_skipping_them(family: str) -> None:
+    model = deeper(seed=9, family=family)
+    smaller = decoder_structure.drop_blocks(model, [1, 2])
+    assert smaller.config.num_hidden_layers == 2
+    if family == "qwen2":  # a config with a type per layer keeps the kept layers' types
+        assert smaller.config.layer_types == [model.config.layer_types[i] for i in (0, 3)]
+    skipping = deeper(seed=9, family=family)
+    for i in (1, 2):
+        skipping.model.layers[i].register_forward_hook(
+            lambda m, args, kwargs, out: args[0] if args else kwargs["hidden_states"], with_kwargs=True)
+    torch.testing.assert_close(logits(smaller), logits(skipping), rtol=1e-5, atol=1e-5)
     assert sum(p.numel() for p in smaller.parameters()) == counted(smaller)
 
 

@@ -3,22 +3,25 @@
 :mod:`llmedu.lab.decoder_pruning` zeroes single weights and keeps every shape, so no dense product
 gets faster. Here whole units go, and what is left is a smaller model of the same family: the
 matrices are sliced, the config says the new sizes (one size for every block, as the config
-allows), and the parameter count and the time per token fall with them. No fine-tuning after.
+allows), and fewer parameters are stored and multiplied for every token (the output head, as large
+as the embedding table, is never cut). No fine-tuning after.
 
 * **FFN neurons.** Neuron :math:`i` of a gated FFN is row :math:`i` of ``gate_proj`` and
   ``up_proj`` and column :math:`i` of ``down_proj``; the same share goes from every block. Scored
-  by the weights alone (``"magnitude"``: the product of the three vectors' norms) or by what the
-  neuron adds to the block's output on calibration text (``"activation"``:
-  :math:`\\lVert h_i \\rVert_2 \\lVert W^{down}_{:,i} \\rVert_2`, with :math:`h_i` the neuron's value over the
-  tokens: Wanda's score, summed over a neuron).
+  by the weights alone (:func:`neuron_magnitude`: the product of the three vectors' norms) or by
+  what the neuron adds to the block's output on calibration text (:func:`scores`' ``"neurons"``:
+  :math:`\\lVert h_i \\rVert_2 \\lVert W^{down}_{:,i} \\rVert_2`, with :math:`h_i` the neuron's values over the
+  tokens: the Frobenius norm of its share of ``down_proj``'s output, the L2 norm of Wanda's scores
+  over the neuron's column).
 * **Key/value groups.** Group :math:`g` is key/value head :math:`g` with the query heads that
   share it: their rows of ``q_proj``, ``k_proj`` and ``v_proj`` and their columns of ``o_proj``.
   Scored by the norm of the group's contribution to ``o_proj``'s output over the calibration
-  tokens (:math:`\\operatorname{tr}(W_g G_g W_g^\\top)`, with :math:`G_g` its block of the Gram matrix of
+  tokens (:math:`\\sqrt{\\operatorname{tr}(W_g G_g W_g^\\top)}`, with :math:`G_g` its block of the Gram matrix of
   ``o_proj``'s inputs, from :func:`llmedu.lab.calibration.input_grams`).
 * **Blocks.** Whole blocks leave the stack: the last ones before the final block (``"last"``), or
   those that change their input least, by the block influence of Men et al. (2024, ShortGPT):
-  :math:`1 - \\cos(x_{in}, x_{out})`, averaged over the calibration tokens (``"influence"``).
+  :math:`1 - \\cos(x_{in}, x_{out})`, averaged over the calibration tokens (``"influence"``). The
+  first and the last block always stay (a rule of this module; ShortGPT ranks every block).
 
 Every score comes from one pass of the unchanged model over the calibration text
 (:func:`scores`), so each removal is one slice, not a search. Leaves out fine-tuning after removal
@@ -35,7 +38,6 @@ import torch
 from llmedu import checks
 from llmedu.lab import calibration
 
-NEURON_CRITERIA = ("magnitude", "activation")
 BLOCK_CRITERIA = ("last", "influence")
 
 
@@ -124,8 +126,9 @@ def remove_neurons(model: torch.nn.Module, share: float, score: torch.Tensor) ->
     state = {k: v.detach() for k, v in model.state_dict().items()}
     for i in range(len(_blocks(model))):
         kept, prefix = _kept(score[i], keep), f"model.layers.{i}.mlp."
-        for name in ("gate_proj", "up_proj"):
-            state[prefix + name + ".weight"] = state[prefix + name + ".weight"][kept]
+        for name in ("gate_proj.weight", "gate_proj.bias", "up_proj.weight", "up_proj.bias"):
+            if prefix + name in state:  # biases where the config has them (mlp_bias)
+                state[prefix + name] = state[prefix + name][kept]
         state[prefix + "down_proj.weight"] = state[prefix + "down_proj.weight"][:, kept]
     return _rebuilt(model, {"intermediate_size": keep}, state)
 

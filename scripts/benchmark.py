@@ -11,8 +11,8 @@ pretrained MiniLM. With ``--decoder``, also SmolLM2-135M's decoding (Labs 9 to 1
 KV cache against without it, at batch 16 against batch 1 (per sequence), and with torchao's int8
 and int4 weight-only layouts against fp32 (GPTQ's weights have round-to-nearest's format, so the
 same speed), and the smaller models of Lab 11's structured removal (half the FFN neurons, one
-key/value group of three, eight blocks of thirty) against the whole model. The tests never time anything: timings belong here and in the labs, where a person
-reads them.
+key/value group of three, eight blocks of thirty) against the whole model. The tests never time
+anything: timings belong here and in the labs, where a person reads them.
 """
 
 from __future__ import annotations

@@ -141,7 +141,8 @@ def tensor_bytes(tensors: Any) -> int:
 
 
 def training_step_timeline(model: torch.nn.Module, loss_of: Callable[[torch.nn.Module], torch.Tensor],
-                           optimizer: torch.optim.Optimizer, steps: int = 2) -> list[dict[str, int]]:
+                           optimizer: torch.optim.Optimizer, steps: int = 2,
+                           weights: int | None = None) -> list[dict[str, int]]:
     """Live bytes at each stage of ``steps`` training steps, and each step's peak.
 
     One record per step: ``weights`` (before the step), the live tensors created by the step
@@ -149,10 +150,13 @@ def training_step_timeline(model: torch.nn.Module, loss_of: Callable[[torch.nn.M
     freed), ``after_step`` (the optimizer's state, created at its first step) and
     ``after_zero_grad`` (gradients freed), each counted on top of the weights and of the state
     the optimizer held before the step; ``peak`` is the highest total reached during the step.
-    Gradients are set to ``None`` by ``zero_grad``, as PyTorch does by default.
+    Gradients are set to ``None`` by ``zero_grad``, as PyTorch does by default. ``weights``
+    replaces the bytes of the parameters and buffers, for weights that hold more tensors than
+    those (a quantized model's constants).
     """
     records = []
-    weights = tensor_bytes(list(model.parameters()) + list(model.buffers()))
+    if weights is None:
+        weights = tensor_bytes(list(model.parameters()) + list(model.buffers()))
     for _ in range(steps):
         state_before = tensor_bytes(optimizer.state_dict()["state"])
         base = weights + state_before

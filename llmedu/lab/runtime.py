@@ -206,7 +206,8 @@ def _quiet() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     # tqdm warns (with a path that differs per machine) when ipywidgets is absent.
     warnings.filterwarnings("ignore", message="IProgress not found")
-    for name in ("torchao", "torch.ao", "sentence_transformers", "huggingface_hub"):
+    # bitsandbytes warns, on CPUs with AVX-512 BF16 only, that an optional kernel package is missing
+    for name in ("torchao", "torch.ao", "sentence_transformers", "huggingface_hub", "bitsandbytes"):
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
     warnings.filterwarnings("ignore", message=".*torch.ao.quantization.*", category=DeprecationWarning)

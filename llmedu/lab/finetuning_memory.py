@@ -4,9 +4,10 @@ The three setups of :data:`llmedu.finetuning.METHODS` that run on a CPU, each bu
 build it:
 
 - **full fine-tuning with mixed-precision Adam** (``full_mixed_adam``): the model in bf16, and
-  :class:`MixedPrecisionAdam` keeping fp32 master weights and fp32 moments, as DeepSpeed and
-  Megatron train. It updates one parameter at a time, so the fp32 copy of a gradient exists for
-  one matrix at a time (the largest is the embedding table);
+  :class:`MixedPrecisionAdam` keeping fp32 master weights and fp32 moments, the ZeRO paper's
+  mixed-precision Adam (16 bytes a parameter). Megatron and DeepSpeed also accumulate a bf16
+  model's gradients in fp32 buffers by default (4 bytes a parameter more); this optimizer makes
+  the fp32 copy of one gradient at a time instead (the largest is the embedding table);
 - **LoRA** (:func:`lora`): ``peft``'s adapters on the frozen bf16 base, trained with ``AdamW``;
 - **QLoRA** (:func:`qlora_base`, then :func:`lora`): ``transformers`` loads the base through
   bitsandbytes in NF4 with double quantization (bf16 compute), and ``peft``'s
@@ -17,9 +18,9 @@ build it:
 weights (with bitsandbytes' quantization constants, which are not parameters), the optimizer's
 state, the trainable parameters, and the step's peak.
 
-Leaves out 8-bit Adam (bitsandbytes' CPU backend has it, but its state is what the formula counts
-by construction), dropout (zero here), a GPU's allocator and its CUDA context: the meter counts
-tensors, which is what the formulas count too.
+Leaves out 8-bit Adam (bitsandbytes runs it on a CPU, but on the bf16 parameters themselves,
+without the fp32 master weights the formula counts), dropout (zero here), a GPU's allocator and
+its CUDA context: the meter counts tensors, which is what the formulas count too.
 """
 
 from __future__ import annotations
@@ -70,14 +71,16 @@ class MixedPrecisionAdam(torch.optim.Optimizer):
                 step = state["step"]
                 denominator = (state["exp_avg_sq"] / (1 - beta2 ** step)).sqrt_().add_(group["eps"])
                 state["master"].addcdiv_(state["exp_avg"], denominator, value=-group["lr"] / (1 - beta1 ** step))
+                del denominator  # one temporary at a time
                 param.copy_(state["master"])
 
 
 def lora(model: torch.nn.Module, rank: int = 16, targets: Iterable[str] = finetuning.PROJECTIONS) -> torch.nn.Module:
     """``peft``'s LoRA of ``rank`` on ``targets`` (default: all seven projections), the base frozen.
 
-    Calls ``enable_input_require_grads``, as ``peft``'s QLoRA preparation does, so that both
-    setups save the same tensors.
+    Calls ``enable_input_require_grads``, as ``peft``'s QLoRA preparation does when it turns on
+    gradient checkpointing (:func:`qlora_base` turns it off), so that LoRA and QLoRA are measured
+    alike and as the book's activation formula counts them.
     """
     import peft
 

@@ -206,8 +206,9 @@ def _quiet() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     # tqdm warns (with a path that differs per machine) when ipywidgets is absent.
     warnings.filterwarnings("ignore", message="IProgress not found")
-    # bitsandbytes warns, on CPUs with AVX-512 BF16 only, that an optional kernel package is missing
-    for name in ("torchao", "torch.ao", "sentence_transformers", "huggingface_hub", "bitsandbytes"):
+    # On CPUs with AVX-512 BF16 only, bitsandbytes asks the Hub for an optional kernel, through the
+    # package kernels where it is installed (as in Colab): both log that it is missing or offline.
+    for name in ("torchao", "torch.ao", "sentence_transformers", "huggingface_hub", "bitsandbytes", "kernels"):
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
     warnings.filterwarnings("ignore", message=".*torch.ao.quantization.*", category=DeprecationWarning)

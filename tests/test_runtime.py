@@ -106,3 +106,10 @@ def test_every_results_file_says_where_it_was_made() -> None:
         if path.name == "colab_times.json":  # written by scripts/colab_check.sh, not by a lab
             continue
         _on_path(json.loads(path.read_text(encoding="utf-8"))["produced_on"], path.name)
+
+
+def test_the_operation_trace_is_the_same_twice_and_starts_with_the_models_initialization() -> None:
+    """The trace that names where two CPUs part ways must not vary on one CPU."""
+    first, second = fingerprint.op_trace(steps=1), fingerprint.op_trace(steps=1)
+    assert first == second
+    assert first[0][0] == "aten.normal_.default" and any(op == "aten.addcdiv_.default" for op, _ in first)

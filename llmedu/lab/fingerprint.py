@@ -11,8 +11,13 @@ leaves: the weights, the logits, the chosen values, the coefficients. On the num
     python -m llmedu.lab.fingerprint            # this machine's fingerprint, and whether it is the book's
     python -m llmedu.lab.fingerprint --native   # the same work with the libraries' own choices
     python -m llmedu.lab.fingerprint --record   # make this machine's fingerprint the book's
+    python -m llmedu.lab.fingerprint --ops > this-cpu.jsonl   # every operation of two training steps, hashed
 
-Exit status 1 when the fingerprint differs from the book's. Leaves out the labs themselves
+Where two CPUs give different fingerprints, ``--ops`` on each (:func:`op_trace`) and a ``diff`` of
+the two files name the first operation whose result differs; ``llmedu/lab/op_traces/`` keeps the
+traces of CPUs that gave another fingerprint than the book's, for a machine of the book's kind to
+compare with (``diff <(python -m llmedu.lab.fingerprint --ops) llmedu/lab/op_traces/NAME.txt``). Exit status 1 when the fingerprint
+differs from the book's. Leaves out the labs themselves
 (nbval compares their outputs) and the time each part takes.
 """
 
@@ -64,6 +69,34 @@ def measure() -> dict[str, str]:
     }
 
 
+def op_trace(steps: int = 2) -> list[tuple[str, str]]:
+    """Each torch operation of building the fingerprint's model and training it ``steps`` steps, with
+    a digest of what it returned, in order: the first line that differs between two CPUs is the
+    operation whose kernel they run differently."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_flatten
+
+    from llmedu.lab import models, tokenizer, train
+
+    _, _, encoded = train.prepare_data()
+    subset = {key: value[:32 * steps] for key, value in encoded["train"].items()}
+    trace: list[tuple[str, str]] = []
+
+    class Recorder(TorchDispatchMode):
+        def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+            out = func(*args, **(kwargs or {}))
+            if "empty" not in str(func):  # uninitialized memory: nothing to compare
+                tensors = [t.detach().contiguous().numpy() for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
+                trace.append((str(func), _digest(*tensors)))
+            return out
+
+    with Recorder():
+        model = models.build_model("tiny", len(tokenizer.load_vocab()), seed=0)
+        train.train(model, subset, train.TrainConfig(epochs=1), progress=False)
+    return trace
+
+
 def book() -> dict[str, Any]:
     """The book's fingerprint (``fingerprint``) and where it was recorded (``produced_on``)."""
     return json.loads(BOOK.read_text(encoding="utf-8"))
@@ -73,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m llmedu.lab.fingerprint", description=__doc__.split("\n\n")[0])
     parser.add_argument("--native", action="store_true", help="leave the libraries' own choices (off the path)")
     parser.add_argument("--record", action="store_true", help="write this machine's fingerprint as the book's")
+    parser.add_argument("--ops", action="store_true", help="print every operation of two training steps, hashed")
     args = parser.parse_args(argv)
     from llmedu.lab import runtime
 
@@ -83,6 +117,11 @@ def main(argv: list[str] | None = None) -> int:
         torch.use_deterministic_algorithms(True)
     else:
         runtime.setup()
+    if args.ops:
+        print(json.dumps(runtime.provenance(), sort_keys=True))
+        for number, (operation, digest) in enumerate(op_trace()):
+            print(f"{number:5} {operation} {digest}")
+        return 0
     measured = {"fingerprint": measure(), "produced_on": runtime.provenance()}
     if args.record:
         if args.native or not measured["produced_on"]["on_path"]:

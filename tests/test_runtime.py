@@ -3,10 +3,14 @@
 Another CPU changes what the libraries choose: ATen's instruction set, MKL's branch, oneDNN's and
 FBGEMM's kernels, NumPy's SIMD loops, OpenBLAS's core type, the number of cores. Those choices
 can be forced on this machine, so these tests provoke them in fresh processes and require the
-book's fingerprint (``llmedu/lab/fingerprint.json``, recorded on another machine) every time;
+book's fingerprint (``llmedu/lab/fingerprint.json``, with the machine that recorded it) every time;
 a control shows that the same choices do change the bits off the path, so the test can fail.
-Also checked: a process that loaded the libraries first is refused with a clear message, and
-every lab and results file says it was made on the path.
+Another vendor's CPU is emulated: under QEMU's user mode (Debian's qemu-user) the libraries see
+the other vendor's name and a CPU without AVX-512, and choose their code for it, while QEMU
+does the arithmetic itself (its approximate reciprocals are not any real CPU's, so a kernel that
+relies on them shows up too); every operation of two training steps must give this machine's bits. Also checked: a process that
+loaded the libraries first is refused with a clear message, and every lab and results file says
+it was made on the path.
 """
 
 from __future__ import annotations
@@ -30,13 +34,35 @@ CHOICES = {
     "a reader's conflicting settings": {"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "AUTO",
                                         "NPY_DISABLE_CPU_FEATURES": "", "OPENBLAS_CORETYPE": "Nehalem"},
 }
+#: QEMU's user-mode emulator (7.2 or later: AVX2 and FMA), if installed.
+QEMU = shutil.which("qemu-x86_64")
+#: The CPU QEMU shows the program: the other vendor's, with AVX2 and FMA and without AVX-512.
+EMULATED_CPU = ("-cpu", "Haswell-v4" if runtime._cpuinfo("vendor_id") == "AuthenticAMD" else "EPYC-Milan")
+#: Fixed values and MKL's square root of them, as ATen's sqrt computed it before the path replaced it.
+VML_SQRT = ("import hashlib, json, torch\nx = torch.linspace(1e-7, 1e-5, 100_000)\n"
+            "print(json.dumps([hashlib.sha256(t.numpy().tobytes()).hexdigest() for t in (x, torch.sqrt(x))]))")
+
+
+def _qemu_version() -> tuple[int, ...]:
+    if QEMU is None:
+        return (0,)
+    first = subprocess.run([QEMU, "--version"], capture_output=True, text=True, timeout=60).stdout.split()
+    return tuple(int(part) for part in first[2].split(".")[:2]) if len(first) > 2 else (0,)
+
+
+needs_qemu = pytest.mark.skipif(_qemu_version() < (7, 2), reason="needs qemu-x86_64 7.2 or later (Debian: "
+                                "qemu-user; scripts/setup.sh installs it)")
+
+
+def _clean_env() -> dict[str, str]:
+    """This process's environment without the path's variables, as a reader's fresh shell has it."""
+    return {k: v for k, v in os.environ.items() if k not in runtime.PINNED_ENV and k not in runtime.OTHER_CPU_ENV}
 
 
 def _fingerprint(env: dict[str, str], *args: str, prefix: tuple[str, ...] = ()) -> dict[str, str]:
     """The fingerprint measured in a fresh process with ``env`` added to this one's."""
-    clean = {k: v for k, v in os.environ.items() if k not in runtime.PINNED_ENV and k not in runtime.OTHER_CPU_ENV}
     result = subprocess.run([*prefix, sys.executable, "-m", "llmedu.lab.fingerprint", *args], capture_output=True,
-                            text=True, env={**clean, **env}, cwd=ROOT, timeout=600)
+                            text=True, env={**_clean_env(), **env}, cwd=ROOT, timeout=600)
     assert result.returncode in (0, 1), result.stderr[-3000:]
     return json.loads(result.stdout)["fingerprint"]
 
@@ -54,6 +80,33 @@ def test_the_path_gives_the_books_bits_on_one_core() -> None:
     assert _fingerprint({}, prefix=one_core) == fingerprint.book()["fingerprint"]
 
 
+def _run(prefix: tuple[str, ...], *args: str, env: dict[str, str] | None = None) -> str:
+    """The standard output of this Python, run with ``args`` (under ``prefix``) in a fresh process."""
+    result = subprocess.run([*prefix, sys.executable, *args], capture_output=True, text=True,
+                            env={**_clean_env(), **(env or {})}, cwd=ROOT, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+@needs_qemu
+def test_every_operation_of_training_gives_the_same_bits_on_an_emulated_amd_cpu() -> None:
+    native = _run((), "-m", "llmedu.lab.fingerprint", "--ops").splitlines()[1:]
+    emulated = _run((QEMU, *EMULATED_CPU), "-m", "llmedu.lab.fingerprint", "--ops").splitlines()[1:]
+    assert len(native) == len(emulated) > 1000
+    differing = [f"{mine}  (emulated: {theirs.split()[-1]})" for mine, theirs in zip(native, emulated) if mine != theirs]
+    assert not differing, f"{len(differing)} operations differ on the emulated CPU, the first: {differing[0]}"
+
+
+@needs_qemu
+def test_the_emulated_cpu_changes_what_mkl_computes_off_the_path() -> None:
+    """The control: MKL's square root, which the path replaced, gives other bits there (the
+    path's settings and the same inputs, so only that kernel can differ)."""
+    native = json.loads(_run((), "-c", VML_SQRT, env=runtime.PINNED_ENV))
+    emulated = json.loads(_run((QEMU, *EMULATED_CPU), "-c", VML_SQRT, env=runtime.PINNED_ENV))
+    assert native[0] == emulated[0], "the inputs differ"
+    assert native[1] != emulated[1], "the emulated CPU computed MKL's square root as this one does"
+
+
 def test_off_the_path_the_same_choices_change_the_bits() -> None:
     """The control: the provoked choices are real, so the tests above can fail."""
     native = _fingerprint({}, "--native")
@@ -65,8 +118,10 @@ def test_off_the_path_the_same_choices_change_the_bits() -> None:
 
 def test_problems_names_each_departure_from_the_path() -> None:
     assert runtime.problems(dict(runtime.EXPECTED)) == []
-    found = runtime.problems({**runtime.EXPECTED, "aten_capability": "AVX512", "onednn": True, "threads": 8})
-    assert found == ["ATen runs its 'AVX512' kernels, the path needs 'AVX2'", "oneDNN is on, the path needs it off",
+    found = runtime.problems({**runtime.EXPECTED, "aten_capability": "AVX512", "sqrt": "MKL VML", "onednn": True,
+                              "threads": 8})
+    assert found == ["ATen runs its 'AVX512' kernels, the path needs 'AVX2'",
+                     "ATen's sqrt runs MKL VML, the path needs it correctly rounded", "oneDNN is on, the path needs it off",
                      "torch uses 8 threads, the path needs 2"]
     assert runtime.problems({**runtime.EXPECTED, "threads": 4}, threads=4) == []
 

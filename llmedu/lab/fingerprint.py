@@ -14,9 +14,13 @@ leaves: the weights, the logits, the chosen values, the coefficients. On the num
     python -m llmedu.lab.fingerprint --ops > this-cpu.jsonl   # every operation of two training steps, hashed
 
 Where two CPUs give different fingerprints, ``--ops`` on each (:func:`op_trace`) and a ``diff`` of
-the two files name the first operation whose result differs; ``llmedu/lab/op_traces/`` keeps the
-traces of CPUs that gave another fingerprint than the book's, for a machine of the book's kind to
-compare with (``diff <(python -m llmedu.lab.fingerprint --ops) llmedu/lab/op_traces/NAME.txt``).
+the two files name the first operation whose result differs. Another vendor's CPU can be emulated
+on this one (Debian's ``qemu-user``; about fifteen times slower)::
+
+    diff <(python -m llmedu.lab.fingerprint --ops) <(qemu-x86_64 -cpu EPYC-Milan $(which python) -m llmedu.lab.fingerprint --ops)
+
+That is how ATen's square root (MKL's vector math) was found to differ between an Intel Xeon
+and an AMD EPYC, and ``tests/test_runtime.py`` runs the same comparison.
 Exit status 1 when the fingerprint differs from the book's. Leaves out the labs themselves
 (nbval compares their outputs) and the time each part takes.
 """

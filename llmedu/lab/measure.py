@@ -114,7 +114,24 @@ def latency(model: torch.nn.Module, batch: Batch, repeats: int = 30, warmup: int
     the labs' numerical path, whose portable fp32 products would distort every speed-up.
     """
     model.eval()
-    times = native_timer.times("forward", model, batch, repeats=repeats, warmup=warmup)
+    return _median_and_spread(native_timer.times("forward", model, batch, repeats=repeats, warmup=warmup))
+
+
+def latencies(models: dict[str, torch.nn.Module], batch: Batch, rounds: int = 6,
+              repeats: int = 10) -> dict[str, tuple[float, float]]:
+    """:func:`latency` of several models, timed in turns: ``rounds`` rounds of ``repeats`` runs of
+    each, so that a slow stretch of the machine (another process, the clock) falls on all of them
+    rather than on whichever was being timed. For comparisons whose point is a small difference.
+    """
+    samples: dict[str, list[float]] = {label: [] for label in models}
+    for _ in range(checks.positive_int("rounds", rounds)):
+        for label, model in models.items():
+            samples[label] += native_timer.times("forward", model.eval(), batch, repeats=repeats)
+    return {label: _median_and_spread(times) for label, times in samples.items()}
+
+
+def _median_and_spread(times: list[float]) -> tuple[float, float]:
+    """The median of ``times`` and their interquartile range."""
     quartiles = statistics.quantiles(times, n=4) if len(times) > 1 else [times[0]] * 3
     return statistics.median(times), quartiles[2] - quartiles[0]
 

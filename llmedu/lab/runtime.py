@@ -12,6 +12,8 @@ measured between an Intel and an AMD machine), so the labs fix every choice:
   with AVX2, and none whose result depends on the vendor (no ``rcpps``/``rsqrtps``);
 * MKL at its ``COMPATIBLE`` branch, the one its makers keep identical on Intel and non-Intel
   CPUs, with a fixed thread count (``MKL_DYNAMIC=FALSE``);
+* ATen's ``sqrt`` correctly rounded (:mod:`llmedu.lab.exact_sqrt`): ATen hands it to MKL's vector
+  math, whose last bit depends on the CPU whatever the branch, and AdamW takes it every step;
 * oneDNN switched off (``torch.backends.mkldnn.enabled = False``): ATen computes the GELU;
 * NumPy at its baseline instructions (``NPY_DISABLE_CPU_FEATURES``), OpenBLAS at one core type;
 * two threads everywhere (Colab's free CPU and the book's CI machine have two cores).
@@ -69,7 +71,7 @@ OTHER_CPU_ENV = {
 #: The CPU features that decide which code the libraries would choose (as /proc/cpuinfo names them).
 CPU_FEATURES = {"avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile"}
 #: What :func:`state` must read back for each setting of the path.
-EXPECTED = {"aten_capability": "AVX2", "mkl_branch": "COMPATIBLE", "onednn": False,
+EXPECTED = {"aten_capability": "AVX2", "mkl_branch": "COMPATIBLE", "sqrt": "exact", "onednn": False,
             "numpy_simd": [], "openblas": "Haswell", "threads": THREADS}
 #: MKL's numbers for its code branches (mkl_service.h), as ``mkl_cbwr_get`` returns them.
 _MKL_BRANCHES = {1: "OFF", 2: "AUTO", 3: "COMPATIBLE", 4: "SSE2", 6: "SSSE3", 7: "SSE4_1",
@@ -137,6 +139,8 @@ def state() -> dict[str, Any]:
     import numpy
     import torch
 
+    from llmedu.lab import exact_sqrt
+
     try:
         from numpy._core import _multiarray_umath as umath
     except ImportError:  # NumPy 1.x
@@ -146,6 +150,7 @@ def state() -> dict[str, Any]:
         "cpu_features": sorted(_cpu_flags() & CPU_FEATURES),
         "aten_capability": torch.backends.cpu.get_cpu_capability(),
         "mkl_branch": _mkl_branch(),
+        "sqrt": "exact" if exact_sqrt.installed() else "MKL VML",
         "onednn": bool(torch.backends.mkldnn.enabled),
         "numpy_simd": sorted(name for name in umath.__cpu_dispatch__ if umath.__cpu_features__.get(name)),
         "openblas": _openblas_core(),
@@ -165,6 +170,7 @@ def problems(current: dict[str, Any] | None = None, threads: int = THREADS) -> l
     expected = {**EXPECTED, "threads": threads}
     messages = {"aten_capability": "ATen runs its {got!r} kernels, the path needs {want!r}",
                 "mkl_branch": "MKL runs its {got!r} branch, the path needs {want!r}",
+                "sqrt": "ATen's sqrt runs {got}, the path needs it correctly rounded",
                 "onednn": "oneDNN is on, the path needs it off",
                 "numpy_simd": "NumPy dispatches {got}, the path needs its baseline only",
                 "openblas": "OpenBLAS runs core type {got!r}, the path needs {want!r}",
@@ -229,6 +235,9 @@ def setup(threads: int = THREADS, seed: int = 0) -> None:
     torch.set_num_threads(threads)
     torch.backends.mkldnn.enabled = False
     torch.use_deterministic_algorithms(True)
+    from llmedu.lab import exact_sqrt
+
+    exact_sqrt.install()
     seed_everything(seed)
     import transformers
 
@@ -256,9 +265,10 @@ def summary(current: dict[str, Any] | None = None) -> str:
     """The path as one line, the same on every CPU that is on it (each lab prints it).
 
     >>> summary({**EXPECTED, "cpu": "any"})
-    'numerical path: ATen AVX2, MKL COMPATIBLE, oneDNN off, NumPy baseline, 2 threads'
+    'numerical path: ATen AVX2 (exact sqrt), MKL COMPATIBLE, oneDNN off, NumPy baseline, 2 threads'
     """
     current = state() if current is None else current
     numpy_simd = "+".join(current["numpy_simd"]) or "baseline"
-    return (f"numerical path: ATen {current['aten_capability']}, MKL {current['mkl_branch']}, "
+    sqrt = " (exact sqrt)" if current.get("sqrt") == "exact" else ""
+    return (f"numerical path: ATen {current['aten_capability']}{sqrt}, MKL {current['mkl_branch']}, "
             f"oneDNN {'on' if current['onednn'] else 'off'}, NumPy {numpy_simd}, {current['threads']} threads")

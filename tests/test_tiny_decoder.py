@@ -114,3 +114,10 @@ def test_training_is_deterministic_cached_and_distillation_changes_it(small: Byt
     assert tiny_decoder.trained(small, teacher=teacher).source == "cache"
     other_teacher = tiny_decoder.build(small, seed=6).eval()
     assert tiny_decoder.trained(small, teacher=other_teacher).source == "trained"
+
+
+def test_the_held_out_text_follows_the_training_text_without_overlap(small: ByteTokenizer) -> None:
+    training, held_out = tiny_decoder.training_ids(small), tiny_decoder.held_out_ids(small)
+    whole = torch.tensor(small(tiny_decoder.language_model.calibration_text())["input_ids"])
+    assert held_out.shape[1] == training.shape[1] == 32 and len(held_out) > 0
+    assert torch.equal(torch.cat([training.reshape(-1), held_out.reshape(-1)]), whole[:(len(training) + len(held_out)) * 32])

@@ -109,7 +109,8 @@ def top_k_loss_fn(temperature: float = 1.0, alpha: float = 0.5) -> LossFn:
     """A loss for :func:`llmedu.lab.train.train` on a causal LM's batches: each position's logits
     against the next token (``labels``) and the teacher's ``teacher_values``/``teacher_indices``
     (see :func:`teacher_top_k`); ``alpha`` = 0 needs no teacher (training on the text alone)."""
-    checks.positive_number("temperature", temperature), _check_alpha(alpha)
+    checks.positive_number("temperature", temperature)
+    _check_alpha(alpha)
 
     def loss(logits: torch.Tensor, batch: Batch) -> torch.Tensor:
         logits = logits[:, :-1]  # the last position has no next token in the window

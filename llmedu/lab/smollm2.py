@@ -129,6 +129,7 @@ def _save(folder: Path, model: torch.nn.Module, tokenizer: object) -> None:
         model.config.to_json_file(partial / "config.json")
         save_model(model, str(partial / "model.safetensors"))  # the tied head once
         tokenizer.save_pretrained(partial)
+        partial.chmod(0o755)  # mkdtemp's folder is private to its owner; a cache entry is not
         if not (folder / "config.json").is_file():  # an incomplete entry left by a crash
             shutil.rmtree(folder, ignore_errors=True)
         try:

@@ -9,8 +9,8 @@ book's other prose (:func:`scored_ids`), through the labs' training loop
 (:func:`llmedu.lab.train.train`) with the loss of :func:`llmedu.lab.distillation.top_k_loss_fn`:
 ``alpha`` = 0 is training on the text alone, ``alpha`` > 0 adds SmolLM2's :data:`TOP_K` largest
 logits per token as soft targets. :func:`trained` keeps what it trains in the labs' cache, keyed by
-everything that made it (settings, text, teacher's weights), as :func:`llmedu.lab.train.trained`
-does for the tiny BERT.
+what made it (settings, text, teacher's weights; not the library versions), as
+:func:`llmedu.lab.train.trained` does for the tiny BERT.
 
 Leaves out distillation from generated text (sequence-level), from the student's own samples
 (on-policy), from the teacher's hidden states, and training at any scale.
@@ -64,6 +64,13 @@ def build(tokenizer: Any, seed: int = 0) -> torch.nn.Module:
 def training_ids(tokenizer: Any) -> torch.Tensor:
     """The text it learns from: the first :data:`TRAINING_WINDOWS` windows of the calibration prose."""
     return language_model.windows(tokenizer, TRAINING_WINDOWS, WINDOW, text=language_model.calibration_text())
+
+
+def held_out_ids(tokenizer: Any) -> torch.Tensor:
+    """The rest of the calibration prose, after the training windows, in whole windows: text that
+    neither trains nor scores, for choosing a baseline's settings."""
+    ids = tokenizer(language_model.calibration_text(), add_special_tokens=False)["input_ids"][TRAINING_WINDOWS * WINDOW:]
+    return torch.tensor(ids[:len(ids) // WINDOW * WINDOW]).view(-1, WINDOW)
 
 
 def scored_ids(tokenizer: Any) -> torch.Tensor:

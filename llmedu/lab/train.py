@@ -222,17 +222,16 @@ def load(folder: Path, model: torch.nn.Module) -> list[dict[str, float]]:
 def save(folder: Path, model: torch.nn.Module, history: list[dict[str, float]]) -> None:
     """Write a cache entry: the weights (``model.pt``) and the training history.
 
-    Each file is written under a name of this process's own and then renamed, so that another
-    process reading the entry (a second lab, a parallel test) sees a whole file or none.
+    Each file is written whole or not at all (:func:`llmedu.results.write_whole`), so that another
+    process reading the entry (a second lab, a parallel test) never sees a part of one.
     """
     import torch
 
+    from llmedu.results import write_whole
+
     folder.mkdir(parents=True, exist_ok=True)
-    mine = f".{os.getpid()}.partial"
-    torch.save(model.state_dict(), folder / f"model.pt{mine}")
-    os.replace(folder / f"model.pt{mine}", folder / "model.pt")
-    (folder / f"history.json{mine}").write_text(json.dumps(history), encoding="utf-8")
-    os.replace(folder / f"history.json{mine}", folder / "history.json")
+    write_whole(folder / "model.pt", lambda file: torch.save(model.state_dict(), file))
+    write_whole(folder / "history.json", lambda file: file.write(json.dumps(history).encode("utf-8")))
 
 
 def trained(shape: str | models.Shape = "tiny", config: TrainConfig = TrainConfig(),

@@ -5,7 +5,8 @@ that SmolLM2's next-token logits are over the same tokens as its own and token-l
 needs no mapping; with 49,152 tokens and a width of 64, its embedding table (shared with the
 output head) is most of its parameters. It learns from :data:`TRAINING_WINDOWS` windows of
 :data:`WINDOW` tokens of the book's calibration prose (:func:`training_ids`) and is scored on the
-book's other prose (:func:`scored_ids`), through the labs' training loop
+book's other prose (:func:`scored_ids`; the rest of the calibration prose, :func:`held_out_ids`,
+is for choosing a baseline's settings), through the labs' training loop
 (:func:`llmedu.lab.train.train`) with the loss of :func:`llmedu.lab.distillation.top_k_loss_fn`:
 ``alpha`` = 0 is training on the text alone, ``alpha`` > 0 adds SmolLM2's :data:`TOP_K` largest
 logits per token as soft targets. :func:`trained` keeps what it trains in the labs' cache, keyed by

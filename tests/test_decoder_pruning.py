@@ -95,10 +95,33 @@ def test_wanda_feeds_each_layer_the_pruned_layers_before_it() -> None:
     assert torch.allclose(dict(pruned.named_modules())[down].weight, expected)
 
 
+def test_wanda_from_one_pass_uses_the_unpruned_models_inputs_everywhere() -> None:
+    model = tiny_llama()
+    norms = decoder_pruning.input_norms(model, IDS)
+    assert sorted(norms) == sorted(name for name, _ in low_bit.quantized_linears(model))
+    grams = calibration.input_grams(model, list(norms), input_ids=IDS)
+    for name, norm in norms.items():
+        assert torch.allclose(norm.double(), grams[name].diagonal().sqrt(), rtol=1e-5)
+    one_pass = decoder_pruning.prune(model, 0.3, criterion="wanda", norms=norms)
+    layers = dict(model.named_modules())
+    with torch.no_grad():
+        for name, layer in low_bit.quantized_linears(one_pass):
+            weight = layers[name].weight
+            assert torch.equal(layer.weight, weight * decoder_pruning.keep_mask(weight.abs() * norms[name], 0.3, "row"))
+    block_by_block = decoder_pruning.prune(model, 0.3, criterion="wanda", ids=IDS)
+    first, down = "model.layers.0.self_attn.q_proj", "model.layers.1.mlp.down_proj"  # the same input; a pruned one
+    assert torch.equal(dict(one_pass.named_modules())[first].weight, dict(block_by_block.named_modules())[first].weight)
+    assert not torch.equal(dict(one_pass.named_modules())[down].weight, dict(block_by_block.named_modules())[down].weight)
+
+
 def test_bad_pruning_settings_say_what_is_allowed() -> None:
     model = tiny_llama()
-    with pytest.raises(ValueError, match="Wanda needs calibration tokens"):
+    with pytest.raises(ValueError, match="Wanda needs one of: calibration tokens ids"):
         decoder_pruning.prune(model, 0.5, criterion="wanda")
+    with pytest.raises(ValueError, match="Wanda needs one of"):
+        decoder_pruning.prune(model, 0.5, criterion="wanda", ids=IDS, norms={})
+    with pytest.raises(ValueError, match="norms has no entry for"):
+        decoder_pruning.prune(model, 0.5, criterion="wanda", norms={})
     with pytest.raises(ValueError, match="not 'global'"):
         decoder_pruning.prune(model, 0.5, criterion="wanda", scope="global", ids=IDS)
     with pytest.raises(ValueError, match="criterion"):

@@ -106,30 +106,30 @@ def _first_block_inputs(model: torch.nn.Module, ids: torch.Tensor) -> tuple[torc
     return caught["hidden"], caught["kwargs"]
 
 
-def _next_input(block: torch.nn.Module, waiting: dict[str, torch.nn.Linear], hidden: torch.Tensor,
-                kwargs: dict) -> tuple[list[str], torch.Tensor]:
-    """The first input that one of the ``waiting`` layers receives when ``block`` runs on ``hidden``, and the
-    names of all of them that receive that very tensor. The pass stops at the first layer that does not."""
-    caught: dict = {"input": None, "names": []}
+def _groups(block: torch.nn.Module, hidden: torch.Tensor, kwargs: dict) -> list[list[str]]:
+    """The names of ``block``'s Linear layers (all but :data:`llmedu.lab.low_bit.KEEP`) in the order its
+    forward pass on ``hidden`` uses them, grouped by the input tensor they share (query, key and
+    value; gate and up)."""
+    order: list[tuple[str, torch.Tensor]] = []
 
     def watch(name: str):
         def hook(module, args):
-            if caught["input"] is None:
-                caught["input"] = args[0]
-            elif args[0] is not caught["input"]:
-                raise _Caught
-            caught["names"].append(name)
+            order.append((name, args[0]))
         return hook
 
-    handles = [module.register_forward_pre_hook(watch(name)) for name, module in waiting.items()]
+    handles = [module.register_forward_pre_hook(watch(name)) for name, module in low_bit.quantized_linears(block)]
     try:
         block(hidden, **kwargs)
-    except _Caught:
-        pass
     finally:
         for handle in handles:
             handle.remove()
-    return caught["names"], caught["input"]
+    groups: list[tuple[list[str], torch.Tensor]] = []
+    for name, inputs in order:
+        if groups and inputs is groups[-1][1]:
+            groups[-1][0].append(name)
+        else:
+            groups.append(([name], inputs))
+    return [names for names, _ in groups]
 
 
 def block_by_block(model: torch.nn.Module, ids: torch.Tensor,
@@ -142,15 +142,25 @@ def block_by_block(model: torch.nn.Module, ids: torch.Tensor,
     a block, the Linear layers (all but :data:`llmedu.lab.low_bit.KEEP`) are taken in the order the
     forward pass uses them; ``treat(layers, inputs)`` receives those that read the same input (a
     block's query, key and value; its gate and up) with that input (tokens × features), and changes
-    their weights in place. How GPTQ (:mod:`llmedu.lab.gptq`) and Wanda
-    (:mod:`llmedu.lab.decoder_pruning`) are applied to a whole model.
+    their weights in place. One pass per block: each group is changed just before the block's
+    forward pass reaches it, so the layers after it receive its changed outputs. How GPTQ
+    (:mod:`llmedu.lab.gptq`) and Wanda (:mod:`llmedu.lab.decoder_pruning`) are applied to a whole model.
     """
     hidden, kwargs = _first_block_inputs(model, ids)
     with torch.inference_mode():
+        groups = _groups(model.model.layers[0], hidden, kwargs)  # the blocks are alike: the first one's order
         for block in model.model.layers:
-            waiting = dict(low_bit.quantized_linears(block))
-            while waiting:
-                names, inputs = _next_input(block, waiting, hidden, kwargs)
-                treat([waiting.pop(name) for name in names], inputs.reshape(-1, inputs.shape[-1]))
-            hidden = block(hidden, **kwargs)
+            modules = dict(block.named_modules())
+
+            def change_first(names: list[str]):
+                def hook(module, args):  # just before the group's first layer runs, on the input it receives
+                    treat([modules[name] for name in names], args[0].reshape(-1, args[0].shape[-1]))
+                return hook
+
+            handles = [modules[names[0]].register_forward_pre_hook(change_first(names)) for names in groups]
+            try:
+                hidden = block(hidden, **kwargs)  # each group changed as the pass reaches it
+            finally:
+                for handle in handles:
+                    handle.remove()
     return model

@@ -12,7 +12,8 @@ the embeddings) loses a share of its weights, the ones of lowest score:
   norms come block by block (:func:`llmedu.lab.calibration.block_by_block`): each block is fed by
   the blocks already pruned, as in the paper, and inside a block each layer's inputs are computed
   with the layers before it already pruned (the reference code takes a block's norms in one pass
-  of the unpruned block).
+  of the unpruned block). :func:`input_norms` takes them instead in one pass of the unpruned model,
+  which is cheap enough for a sweep over many sparsities (``prune(..., norms=...)``).
 
 The pattern is unstructured (any share), or **2:4** semi-structured: in every 4 consecutive weights
 of a row, the 2 of lowest score are zeroed, the pattern whose products the sparse tensor cores
@@ -70,13 +71,38 @@ def keep_mask(score: torch.Tensor, sparsity: float = 0.5, scope: str = "layer", 
     return (score > threshold).to(score.dtype)
 
 
+def input_norms(model: torch.nn.Module, ids: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The L2 norm of each input feature of every block Linear layer of decoder ``model`` over the
+    calibration tokens ``ids`` (rows × tokens), by layer name, from one pass of the model as it is:
+    Wanda's :math:`\\lVert X_j \\rVert_2` without the block-by-block pass of :func:`prune` (every
+    layer's inputs come from the unpruned layers before it). Taken in fp32."""
+    norms: dict[str, torch.Tensor] = {}
+
+    def keep(name: str):
+        def hook(module, inputs, output):
+            norms[name] = inputs[0].reshape(-1, inputs[0].shape[-1]).float().norm(dim=0)
+        return hook
+
+    handles = [module.register_forward_hook(keep(name)) for name, module in low_bit.quantized_linears(model)]
+    try:
+        with torch.inference_mode():
+            model(input_ids=ids, use_cache=False)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return norms
+
+
 def prune(model: torch.nn.Module, sparsity: float = 0.5, criterion: str = "magnitude", scope: str | None = None,
-          pattern: str = "unstructured", ids: torch.Tensor | None = None) -> torch.nn.Module:
+          pattern: str = "unstructured", ids: torch.Tensor | None = None,
+          norms: dict[str, torch.Tensor] | None = None) -> torch.nn.Module:
     """A copy of decoder ``model`` whose block Linear weights of lowest score are zeroed.
 
     ``criterion="magnitude"`` needs no data; its ``scope`` is ``"layer"`` (the default), ``"row"`` or
-    ``"global"``. ``"wanda"`` needs calibration tokens ``ids`` (rows × tokens); its scope is ``"row"``
-    (the default, as in the paper) or ``"layer"``. ``pattern="2:4"`` ignores ``sparsity`` and ``scope``
+    ``"global"``. ``"wanda"`` needs either calibration tokens ``ids`` (rows × tokens), whose input norms
+    it takes block by block as the model is pruned, or the norms of one pass, ``norms`` (from
+    :func:`input_norms`, by layer name); its scope is ``"row"`` (the default, as in the paper) or
+    ``"layer"``. ``pattern="2:4"`` ignores ``sparsity`` and ``scope``
     (it is 50 % by construction).
     """
     checks.choice("criterion", criterion, CRITERIA)
@@ -85,10 +111,20 @@ def prune(model: torch.nn.Module, sparsity: float = 0.5, criterion: str = "magni
     checks.share("sparsity", sparsity)
     model = copy.deepcopy(model)
     if criterion == "wanda":
-        if ids is None:
-            raise ValueError("Wanda needs calibration tokens: pass ids, a (rows, tokens) tensor")
+        if (ids is None) == (norms is None):
+            raise ValueError("Wanda needs one of: calibration tokens ids, a (rows, tokens) tensor, "
+                             "or norms, the dict that input_norms returns")
         if scope == "global":
             raise ValueError("Wanda compares the weights of a row (scope='row') or of a layer ('layer'), not 'global'")
+        if norms is not None:
+            layers = low_bit.quantized_linears(model)
+            missing = [name for name, _ in layers if name not in norms]
+            if missing:
+                raise ValueError(f"norms has no entry for {len(missing)} layers of this model, the first {missing[0]!r}")
+            with torch.no_grad():
+                for name, layer in layers:
+                    layer.weight.mul_(keep_mask(layer.weight.abs() * norms[name], sparsity, scope, pattern))
+            return model
 
         def zero(layers: list[torch.nn.Linear], inputs: torch.Tensor) -> None:
             norms = inputs.float().norm(dim=0)

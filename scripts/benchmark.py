@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import statistics
 import sys
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from llmedu.lab import runtime  # noqa: E402  (no torch import)
 
 runtime.setup()  # the labs' models and numbers; the timings themselves are taken off the path (native_timer)
 
-from llmedu.lab import data, measure, models, native_timer, pruning, quantization, train  # noqa: E402
+from llmedu.lab import data, measure, models, pruning, quantization, train  # noqa: E402
 
 #: Decode steps timed per generation, and the prompt's length in tokens.
 DECODE_STEPS, PROMPT = 16, 128
@@ -41,10 +40,8 @@ def row(label: str, base: tuple[float, float], other: tuple[float, float]) -> st
 
 
 def per_token(model: object, ids: object, repeats: int, use_cache: bool = True) -> float:
-    """Median seconds per generated token after the prompt ``ids``: generating 1 + DECODE_STEPS tokens less 1."""
-    first, last = native_timer.sweep("generate", model, [(ids, 1, use_cache), (ids, DECODE_STEPS + 1, use_cache)],
-                                     repeats=repeats, warmup=1)
-    return (statistics.median(last) - statistics.median(first)) / DECODE_STEPS
+    """Median seconds per generated token and sequence after the prompt ``ids`` (batch × prompt)."""
+    return 1 / measure.decode_rates({"model": model}, ids, DECODE_STEPS, rounds=1, repeats=repeats, use_cache=use_cache)["model"]
 
 
 def decoder_rows(repeats: int) -> None:
@@ -56,7 +53,7 @@ def decoder_rows(repeats: int) -> None:
           f"ratio = speed-up")
     fp32 = per_token(model, ids, repeats)
     cases = [("without the KV cache -> with it", per_token(model, ids, repeats, use_cache=False), fp32),
-             ("batch 1 -> batch 16, per sequence", fp32, per_token(model, ids.repeat(16, 1), repeats) / 16)]
+             ("batch 1 -> batch 16, per sequence", fp32, per_token(model, ids.repeat(16, 1), repeats))]
     for name, bits, group in (("fp32 -> torchao int8 per channel", 8, None), ("fp32 -> torchao int4 groups of 32", 4, 32)):
         cases.append((name, fp32, per_token(low_bit.torchao_weight_only(model, bits, group), ids, repeats)))
     calibration_ids = language_model.windows(loaded.tokenizer, 4, 512, text=language_model.calibration_text())

@@ -221,3 +221,16 @@ def test_an_early_exit_draft_keeps_the_first_layers_and_the_head() -> None:
     assert torch.equal(draft.lm_head.weight, target.lm_head.weight)
     with pytest.raises(ValueError, match="layers must be between 1 and 1"):
         speculative.early_exit_draft(target, 2)
+
+
+# --- measure.decode_rates ------------------------------------------------------------------
+
+def test_decode_rates_times_each_model_in_turns_and_counts_every_sequence() -> None:
+    from llmedu.lab import measure
+
+    models = {"one": tiny_llama(), "two": tiny_llama(seed=1)}
+    ids = torch.randint(0, 72, (2, 8), generator=torch.Generator().manual_seed(0))
+    rates = measure.decode_rates(models, ids, steps=4, rounds=2)
+    assert list(rates) == ["one", "two"] and all(rate > 0 for rate in rates.values())
+    with pytest.raises(ValueError, match="steps"):
+        measure.decode_rates(models, ids, steps=0)

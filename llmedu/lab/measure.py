@@ -8,6 +8,8 @@ range as the spread, on 2 threads, with the libraries' own choices: :mod:`~llmed
 :class:`~llmedu.lab.memory_meter.LiveTensorMeter`). :func:`compare` prints two measurements side
 by side with their ratio, as MIT's efficient-ML labs do.
 
+:func:`decode_rates` times language models' decoding the same way.
+
 Timings vary from run to run and machine to machine: labs show them in cells exempt from nbval
 and tests never assert them. Leaves out GPU timing and energy.
 """
@@ -128,6 +130,28 @@ def latencies(models: dict[str, torch.nn.Module], batch: Batch, rounds: int = 6,
         for label, model in models.items():
             samples[label] += native_timer.times("forward", model.eval(), batch, repeats=repeats)
     return {label: _median_and_spread(times) for label, times in samples.items()}
+
+
+def decode_rates(models: dict[str, torch.nn.Module], ids: torch.Tensor, steps: int = 12, rounds: int = 3,
+                 repeats: int = 1, use_cache: bool = True) -> dict[str, float]:
+    """Tokens per second that greedy decoding by each causal language model of ``models`` adds after
+    the prompt ``ids`` (batch × prompt), all sequences of the batch together: ``steps`` tokens over
+    the median time of generating ``steps + 1`` less the median time of generating 1 (the prompt's
+    pass and the first token), with the libraries' own choices (:mod:`llmedu.lab.native_timer`).
+    Timed in turns, as :func:`latencies` does: ``rounds`` rounds of ``repeats`` runs of each model,
+    each after one warm-up run.
+    """
+    steps = checks.positive_int("steps", steps)
+    first: dict[str, list[float]] = {label: [] for label in models}
+    last: dict[str, list[float]] = {label: [] for label in models}
+    for _ in range(checks.positive_int("rounds", rounds)):
+        for label, model in models.items():
+            one, all_steps = native_timer.sweep("generate", model.eval(), [(ids, 1, use_cache), (ids, steps + 1, use_cache)],
+                                                repeats=repeats, warmup=1)
+            first[label] += one
+            last[label] += all_steps
+    return {label: ids.shape[0] * steps / (statistics.median(last[label]) - statistics.median(first[label]))
+            for label in models}
 
 
 def _median_and_spread(times: list[float]) -> tuple[float, float]:

@@ -40,7 +40,8 @@ def row(label: str, base: tuple[float, float], other: tuple[float, float]) -> st
 
 
 def per_token(model: object, ids: object, repeats: int, use_cache: bool = True) -> float:
-    """Median seconds per generated token and sequence after the prompt ``ids`` (batch × prompt)."""
+    """Seconds per generated token and sequence after the prompt ``ids`` (batch × prompt): the inverse of
+    :func:`llmedu.lab.measure.decode_rates`, a difference of medians."""
     return 1 / measure.decode_rates({"model": model}, ids, DECODE_STEPS, rounds=1, repeats=repeats, use_cache=use_cache)["model"]
 
 

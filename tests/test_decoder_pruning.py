@@ -130,3 +130,13 @@ def test_bad_pruning_settings_say_what_is_allowed() -> None:
         decoder_pruning.prune(model, 1.5)
     with pytest.raises(ValueError, match="multiple of 4"):
         decoder_pruning.keep_mask(torch.rand(3, 10), pattern="2:4")
+
+
+def test_block_by_block_hands_each_block_its_groups_in_the_forward_passs_order() -> None:
+    model = tiny_llama()
+    seen = []
+    calibration.block_by_block(model, IDS, lambda layers, inputs: seen.append(
+        [name.split(".", 3)[-1] for layer in layers for name, m in model.named_modules() if m is layer]))
+    block = [["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"], ["self_attn.o_proj"],
+             ["mlp.gate_proj", "mlp.up_proj"], ["mlp.down_proj"]]
+    assert seen == block * model.config.num_hidden_layers

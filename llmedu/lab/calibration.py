@@ -149,18 +149,25 @@ def block_by_block(model: torch.nn.Module, ids: torch.Tensor,
     hidden, kwargs = _first_block_inputs(model, ids)
     with torch.inference_mode():
         groups = _groups(model.model.layers[0], hidden, kwargs)  # the blocks are alike: the first one's order
-        for block in model.model.layers:
+        for index, block in enumerate(model.model.layers):
             modules = dict(block.named_modules())
+            linears = sorted(name for name, _ in low_bit.quantized_linears(block))
+            if linears != sorted(name for names in groups for name in names):
+                raise ValueError(f"block {index}'s Linear layers differ from block 0's: {linears}")
+            treated: list[str] = []
 
-            def change_first(names: list[str]):
+            def change_first(names: list[str], modules: dict[str, torch.nn.Module]):
                 def hook(module, args):  # just before the group's first layer runs, on the input it receives
                     treat([modules[name] for name in names], args[0].reshape(-1, args[0].shape[-1]))
+                    treated.extend(names)
                 return hook
 
-            handles = [modules[names[0]].register_forward_pre_hook(change_first(names)) for names in groups]
+            handles = [modules[names[0]].register_forward_pre_hook(change_first(names, modules)) for names in groups]
             try:
                 hidden = block(hidden, **kwargs)  # each group changed as the pass reaches it
             finally:
                 for handle in handles:
                     handle.remove()
+            if sorted(treated) != linears:
+                raise RuntimeError(f"block {index}'s forward pass did not reach every group of its Linear layers")
     return model

@@ -150,8 +150,14 @@ def decode_rates(models: dict[str, torch.nn.Module], ids: torch.Tensor, steps: i
                                                 repeats=repeats, warmup=1)
             first[label] += one
             last[label] += all_steps
-    return {label: ids.shape[0] * steps / (statistics.median(last[label]) - statistics.median(first[label]))
-            for label in models}
+    rates = {}
+    for label in models:
+        seconds = statistics.median(last[label]) - statistics.median(first[label])
+        if seconds <= 0:
+            raise RuntimeError(f"decoding {steps} more tokens with {label!r} took no longer than one: the timings are "
+                               "too noisy to tell; time more steps or more rounds")
+        rates[label] = ids.shape[0] * steps / seconds
+    return rates
 
 
 def _median_and_spread(times: list[float]) -> tuple[float, float]:

@@ -116,22 +116,26 @@ def prune(model: torch.nn.Module, sparsity: float = 0.5, criterion: str = "magni
                              "or norms, the dict that input_norms returns")
         if scope == "global":
             raise ValueError("Wanda compares the weights of a row (scope='row') or of a layer ('layer'), not 'global'")
-        if norms is not None:
+
+        def zero(layer: torch.nn.Linear, feature_norms: torch.Tensor) -> None:  # Wanda's score, |W_ij| ||X_j||
+            layer.weight.mul_(keep_mask(layer.weight.abs() * feature_norms, sparsity, scope, pattern))
+
+        if norms is not None:  # one pass of the unpruned model
             layers = low_bit.quantized_linears(model)
             missing = [name for name, _ in layers if name not in norms]
             if missing:
                 raise ValueError(f"norms has no entry for {len(missing)} layers of this model, the first {missing[0]!r}")
             with torch.no_grad():
                 for name, layer in layers:
-                    layer.weight.mul_(keep_mask(layer.weight.abs() * norms[name], sparsity, scope, pattern))
+                    zero(layer, norms[name])
             return model
 
-        def zero(layers: list[torch.nn.Linear], inputs: torch.Tensor) -> None:
-            norms = inputs.float().norm(dim=0)
+        def zero_group(layers: list[torch.nn.Linear], inputs: torch.Tensor) -> None:  # block by block
+            group_norms = inputs.float().norm(dim=0)
             for layer in layers:
-                layer.weight.mul_(keep_mask(layer.weight.abs() * norms, sparsity, scope, pattern))
+                zero(layer, group_norms)
 
-        return calibration.block_by_block(model, ids, zero)
+        return calibration.block_by_block(model, ids, zero_group)
     layers = [module for _, module in low_bit.quantized_linears(model)]
     with torch.no_grad():
         if scope == "global" and pattern == "unstructured":

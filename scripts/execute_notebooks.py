@@ -8,6 +8,8 @@ the last cell this script asks the same kernel where it ran (llmedu.lab.runtime.
 refuses to write a notebook made off the path. The answer (the CPU, the path as the libraries
 report it, their versions) goes into the notebook's metadata, under "llmedu". It does not
 decide what is stable: cells with wall-clock output carry the 'nbval-ignore-output' tag.
+The translations of each lab written (notebooks/<lang>/) then get its new code and outputs
+(scripts/translate_labs.py --sync does the same for every lab).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from nbclient import NotebookClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "book" / "_ext"))
 import kernel_transport  # noqa: E402  (the book's extension: encrypted kernel sockets, no TCP warning)
+import lab_translations  # noqa: E402  (the book's library of translated labs)
 
 kernel_transport.encrypt()
 
@@ -56,6 +59,9 @@ def execute(path: Path) -> bool:
     nb.metadata["llmedu"] = {"produced_on": produced_on}
     nbformat.write(nb, path)
     print(f"executed {path} on {produced_on['cpu']}")
+    for lang in lab_translations.TRANSLATED:
+        if lab_translations.translation_path(path, lang).exists() and lab_translations.sync(path, lang):
+            print(f"  and rebuilt its translation {lab_translations.translation_path(path, lang)}")
     return True
 
 

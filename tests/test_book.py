@@ -26,6 +26,7 @@ LANGS = ("en", "cs", "bn", "hi")
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
 REPO_URL = CONFIG["repository"]["url"].rstrip("/")
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
+import languages  # noqa: E402  (the book's extension: the switcher and each language's parts)
 import licence  # noqa: E402  (the book's extension: the licence in every page's footer)
 import release  # noqa: E402  (the book's extension: the release the labs install and open at)
 
@@ -44,8 +45,18 @@ def _soup(path: Path) -> BeautifulSoup:
 
 
 def page_language(site: Path, page: Path) -> str | None:
+    """A chapter's (``book/<lang>/``) or a lab's (``notebooks/``: English; ``notebooks/<lang>/``) language."""
     parts = page.relative_to(site).parts
+    if parts[0] == "notebooks":
+        return parts[1] if len(parts) == 3 and parts[1] in LANGS else "en"
     return parts[1] if len(parts) >= 3 and parts[0] == "book" and parts[1] in LANGS else None
+
+
+def same_page_in(site: Path, page: Path, lang: str) -> Path:
+    """Where ``page`` (a chapter or a lab) lives in ``lang``, whether or not it exists."""
+    if page.relative_to(site).parts[0] == "notebooks":
+        return site / "notebooks" / page.name if lang == "en" else site / "notebooks" / lang / page.name
+    return site / "book" / lang / page.name
 
 
 def resolve(page: Path, href: str) -> Path:
@@ -81,10 +92,15 @@ def test_translations_use_the_english_file_names() -> None:
         assert trees[lang] <= trees["en"], f"book/{lang} has pages without an English original"
 
 
-def test_every_lab_is_in_the_table_of_contents() -> None:
-    toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
-    for notebook in (ROOT / "notebooks").glob("*.ipynb"):
-        assert f"notebooks/{notebook.stem}" in toc, f"{notebook.name} is not in _toc.yml"
+def test_every_lab_is_in_the_table_of_contents_of_its_language() -> None:
+    """Each language's part of labs lists its own labs (English's in ``notebooks/``), in the English order."""
+    parts = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))["parts"]
+    listed = {part["caption"]: [c["file"] for c in part["chapters"]] for part in parts}
+    english = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+    for lang, caption in languages.LAB_PARTS.items():
+        folder = "notebooks" if lang == "en" else f"notebooks/{lang}"
+        found = [f"{folder}/{stem}" for stem in english if (ROOT / folder / f"{stem}.ipynb").exists()]
+        assert listed.get(caption) == found, f"_toc.yml's part {caption!r} must list {found}"
 
 
 def test_labs_install_llmedu_from_the_configured_release() -> None:
@@ -128,9 +144,12 @@ def test_labs_install_in_colab_the_libraries_the_book_computed_with() -> None:
 def test_readme_opens_every_lab_in_colab() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     repo = REPO_URL.split("github.com/")[1]
-    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        link = f"colab.research.google.com/github/{repo}/blob/{RELEASE}/notebooks/{notebook.name})"
-        assert link in readme, f"README.md has no Colab link to {notebook.name}"
+    labs = [*(ROOT / "notebooks").glob("*.ipynb"), *(ROOT / "notebooks").glob("*/*.ipynb")]
+    assert len(labs) >= 4 * 15
+    for notebook in sorted(labs):
+        path = notebook.relative_to(ROOT).as_posix()
+        link = f"colab.research.google.com/github/{repo}/blob/{RELEASE}/{path})"
+        assert link in readme, f"README.md has no Colab link to {path}"
 
 
 def test_extras_named_by_the_labs_exist() -> None:
@@ -154,12 +173,12 @@ def test_every_page_declares_its_language(site: Path) -> None:
 def test_language_switcher_leads_to_the_same_page(site: Path) -> None:
     pages = [p for p in content_pages(site) if page_language(site, p)]
     assert len(pages) >= len(LANGS)
+    assert any(p.relative_to(site).parts[:2] == ("notebooks", "hi") for p in pages), "no translated lab checked"
     for page in pages:
-        name = page.relative_to(site / "book" / page_language(site, page))
         links = {a["hreflang"]: a["href"] for a in _soup(page).select(".language-switcher a[hreflang]")}
         assert set(links) == set(LANGS), page.relative_to(site)
         for lang, href in links.items():
-            same = site / "book" / lang / name
+            same = same_page_in(site, page, lang)
             expected = same if same.exists() else site / "book" / lang / "index.html"
             assert resolve(page, href) == expected.resolve(), f"{page.relative_to(site)} -> {lang}"
 
@@ -172,13 +191,32 @@ def test_previous_and_next_stay_in_the_language(site: Path) -> None:
 
 
 def test_sidebar_shows_only_the_page_language(site: Path) -> None:
+    """A chapter or a lab shows its own language's chapters and labs in the sidebar, and no other language's."""
     names = {"en": "English", "cs": "Čeština", "bn": "বাংলা", "hi": "हिन्दी"}
+    labs = {"en": "Labs", "cs": "Laboratorní cvičení", "bn": "ল্যাব", "hi": "लैब"}
     for page in content_pages(site):
         lang = page_language(site, page)
         if lang is None:
             continue
         captions = {c.get_text(strip=True) for c in _soup(page).select(".bd-sidebar p.caption")}
-        assert captions & set(names.values()) == {names[lang]}, page.relative_to(site)
+        assert captions == {names[lang], labs[lang]}, page.relative_to(site)
+
+
+def test_each_language_lists_its_labs_titled_in_its_language(site: Path) -> None:
+    """The landing page's sidebar lists the language's own labs, each under the title of its page."""
+    english = sorted(p.stem for p in (site / "notebooks").glob("*.html"))
+    assert len(english) >= 15
+    for lang, caption in languages.LAB_PARTS.items():
+        sidebar = _soup(site / "book" / lang / "index.html").select_one(".bd-sidebar")
+        part = next(c for c in sidebar.select("p.caption") if c.get_text(strip=True) == caption).find_next_sibling("ul")
+        links = part.select("a")
+        folder = site / "notebooks" if lang == "en" else site / "notebooks" / lang
+        assert [resolve(site / "book" / lang / "index.html", a["href"]) for a in links] == \
+            [(folder / f"{stem}.html").resolve() for stem in english], lang
+        for link in links:
+            title = _soup(resolve(site / "book" / lang / "index.html", link["href"])).select_one("article h1")
+            assert link.get_text(strip=True) == title.get_text(strip=True).rstrip("#"), (lang, link["href"])
+            assert lang == "en" or not link.get_text(strip=True).startswith("Lab "), (lang, link.get_text())
 
 
 def test_no_page_loads_anything_from_another_host(site: Path) -> None:
@@ -208,13 +246,15 @@ def test_mathjax_is_served_by_the_site(site: Path) -> None:
 
 
 def test_launch_buttons_only_on_labs(site: Path) -> None:
-    labs = sorted((site / "notebooks").glob("*.html"))
-    assert labs
+    """Every lab, English or translated, opens in Colab and Binder as its own notebook, at the release."""
+    labs = sorted((site / "notebooks").rglob("*.html"))
+    assert {page_language(site, p) for p in labs} == set(LANGS)
     for page in labs:
         hrefs = [a["href"] for a in _soup(page).find_all("a", href=True)]
-        path = f"{REPO_URL.split('github.com/')[1]}/blob/{RELEASE}/notebooks/{page.stem}.ipynb"
-        assert f"https://colab.research.google.com/github/{path}" in hrefs, page.name
-        assert any(h.startswith("https://mybinder.org/v2/gh/") and page.stem + ".ipynb" in h for h in hrefs), page.name
+        notebook = page.relative_to(site).with_suffix(".ipynb").as_posix()
+        path = f"{REPO_URL.split('github.com/')[1]}/blob/{RELEASE}/{notebook}"
+        assert f"https://colab.research.google.com/github/{path}" in hrefs, page.relative_to(site)
+        assert any(h.startswith("https://mybinder.org/v2/gh/") and notebook in unquote(h) for h in hrefs), page.relative_to(site)
     for page in content_pages(site):
         if "notebooks" not in page.relative_to(site).parts:
             assert "colab.research.google.com" not in str(_soup(page)), page.relative_to(site)
@@ -290,8 +330,15 @@ def translated_pages(site: Path) -> list[tuple[Path, Path, str]]:
             for page in sorted((site / "book" / lang).glob("*.html"))]
 
 
+def translated_labs(site: Path) -> list[tuple[Path, Path, str]]:
+    """(translated lab page, its English lab, language) for every translated lab that was built."""
+    return [(page, site / "notebooks" / page.name, lang) for lang in LANGS[1:]
+            for page in sorted((site / "notebooks" / lang).glob("*.html"))]
+
+
 def test_sections_share_their_english_anchors(site: Path) -> None:
-    for page, english, lang in translated_pages(site):
+    assert translated_labs(site), "no translated lab was built"
+    for page, english, lang in translated_pages(site) + translated_labs(site):
         anchors = [s["id"] for s in _soup(english).select("article section[id]")]
         ids = {tag["id"] for tag in _soup(page).find_all(id=True)}
         missing = [a for a in anchors if a not in ids]

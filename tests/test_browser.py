@@ -2,7 +2,7 @@
 
 Covers what only a browser shows: that every page loads with no console error and no failed
 request while every other host is unreachable, that the language switcher leads to the same
-chapter in each language, that math is typeset by the site's own MathJax, that Hindi and Bengali
+chapter, and the same lab, in each language, that math is typeset by the site's own MathJax, that Hindi and Bengali
 text is drawn with a font that has its glyphs, and that every image has an alt text in the
 page's language. It saves a screenshot of one chapter per language in
 ``_build/test-artifacts/``. What the static HTML shows (links, anchors, ``<html lang>``) is
@@ -76,9 +76,12 @@ def browser() -> Iterator[object]:
 class Visit:
     """A page opened with every request to another host refused, recording what went wrong."""
 
-    def __init__(self, browser: object, server: str, path: str) -> None:
+    def __init__(self, browser: object, server: str, path: str, wait: bool = True) -> None:
         self.errors: list[str] = []
-        self.page = browser.new_page(viewport={"width": 1200, "height": 900})
+        if hasattr(browser, "new_context"):  # a browser: a page in a context of its own
+            self.page = browser.new_page(viewport={"width": 1200, "height": 900})
+        else:  # a context: a page that shares its cache with the context's other pages
+            self.page = browser.new_page()
         self.page.route(re.compile(r"^(?!http://127\.0\.0\.1[:/]).*"), self._refuse)
         self.page.on("console", lambda m: self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(f"script error: {e}"))
@@ -86,7 +89,13 @@ class Visit:
         self.page.on("requestfailed", lambda r: None if "ERR_ABORTED" in (r.failure or "")
                      else self.errors.append(f"failed request: {r.url} ({r.failure})"))
         self.page.on("response", lambda r: self.errors.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
-        self.page.goto(f"{server}/{path}", wait_until="load")
+        self.page.goto(f"{server}/{path}", wait_until="load" if wait else "commit")
+        if wait:
+            self.settle()
+
+    def settle(self) -> None:
+        """Wait until the page has loaded and made no request for half a second."""
+        self.page.wait_for_load_state("load")
         self.page.wait_for_load_state("networkidle")
 
     def _refuse(self, route: object) -> None:
@@ -109,17 +118,29 @@ def page_paths(site: Path) -> list[str]:
     return sorted(["index.html", *(p.relative_to(site).as_posix() for p in pages)])
 
 
+#: Pages opened at once by :func:`every_page`: each page's loading, and the quiet half second
+#: waited for after it, overlap the others'.
+AT_ONCE = 4
+
+
 @pytest.fixture(scope="module")
 def every_page(site: Path, server: str, browser: object) -> dict[str, dict]:
-    """One visit to every page (Chromium's page loads are the slow part): its errors, and its article's images."""
+    """One visit to every page, a few at a time: its errors, and its article's images."""
     found = {}
-    for path in page_paths(site):
-        visit = Visit(browser, server, path)
-        visit.typeset()
-        images = [{"src": img.get_attribute("src"), "alt": (img.get_attribute("alt") or "").strip()}
-                  for img in visit.page.locator("article img").all()]
-        found[path] = {"errors": visit.errors, "images": images}
-        visit.close()
+    paths = page_paths(site)
+    context = browser.new_context(viewport={"width": 1200, "height": 900})  # one cache: the site's scripts, styles, fonts
+    for start in range(0, len(paths), AT_ONCE):
+        batch = paths[start:start + AT_ONCE]
+        visits = [Visit(context, server, path, wait=False) for path in batch]
+        for path, visit in zip(batch, visits):
+            visit.settle()
+            visit.typeset()
+            images = [{"src": img.get_attribute("src"), "alt": (img.get_attribute("alt") or "").strip()}
+                      for img in visit.page.locator("article img").all()]
+            found[path] = {"errors": visit.errors, "images": images}
+        for visit in visits:
+            visit.close()
+    context.close()
     return found
 
 
@@ -142,18 +163,46 @@ def test_math_is_typeset(site: Path, server: str, browser: object) -> None:
     assert checked == len(LANGS)
 
 
+def _switch(visit: Visit, server: str, origin: str, lang: str) -> str:
+    """Open ``origin``, choose ``lang`` in the language switcher; the path it leads to (in ``lang``)."""
+    visit.page.goto(f"{server}/{origin}")
+    visit.page.click(".language-switcher button")
+    visit.page.click(f".language-switcher a[hreflang='{lang}']")
+    visit.page.wait_for_load_state("load")
+    assert visit.page.evaluate("document.documentElement.lang") == lang, (origin, lang)
+    return urlsplit(visit.page.url).path.lstrip("/")
+
+
 def test_language_switcher_leads_to_the_same_chapter(site: Path, server: str, browser: object) -> None:
+    """From every English chapter to one other language in turn, and from the landing page to each.
+
+    (Where every page's switcher links lead is checked on the static pages, in test_book.py.)
+    """
     chapters = sorted(p.name for p in (site / "book" / "en").glob("*.html"))
     visit = Visit(browser, server, "book/en/index.html")
-    for chapter in chapters:
-        for lang in LANGS:
-            expected = f"book/{lang}/{chapter}" if (site / "book" / lang / chapter).exists() else f"book/{lang}/index.html"
-            visit.page.goto(f"{server}/book/en/{chapter}")
-            visit.page.click(".language-switcher button")
-            visit.page.click(f".language-switcher a[hreflang='{lang}']")
-            visit.page.wait_for_load_state("load")
-            assert urlsplit(visit.page.url).path == f"/{expected}", (chapter, lang, visit.page.url)
-            assert visit.page.evaluate("document.documentElement.lang") == lang
+    trips = [(chapter, LANGS[1 + n % 3]) for n, chapter in enumerate(chapters)] + [("index.html", lang) for lang in LANGS]
+    for chapter, lang in trips:
+        expected = f"book/{lang}/{chapter}" if (site / "book" / lang / chapter).exists() else f"book/{lang}/index.html"
+        assert _switch(visit, server, f"book/en/{chapter}", lang) == expected, (chapter, lang)
+    assert not visit.errors, visit.errors
+    visit.close()
+
+
+def test_language_switcher_leads_from_a_lab_to_the_same_lab(site: Path, server: str, browser: object) -> None:
+    """From the English lab to each translation, and back from each translation to English."""
+    def lab(lang: str) -> str:
+        return "notebooks/03_pruning.html" if lang == "en" else f"notebooks/{lang}/03_pruning.html"
+
+    visit = Visit(browser, server, lab("en"))
+    for origin, expected, lang in [(lab("en"), lab(other), other) for other in LANGS[1:]] + \
+                                  [(lab(other), lab("en"), "en") for other in LANGS[1:]]:
+        assert _switch(visit, server, origin, lang) == expected, (origin, lang)
+        heading = visit.page.locator("article h1").inner_text()
+        assert lang == "en" or not heading.startswith("Lab "), heading
+        if lang in SCRIPTS:
+            _, script = SCRIPTS[lang]
+            fonts = _rendered_fonts(visit.page, "article h1")
+            assert any(script in family for family in fonts), f"{expected}: the title is drawn with {fonts}"
     assert not visit.errors, visit.errors
     visit.close()
 

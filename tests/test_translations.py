@@ -110,9 +110,23 @@ def test_glued_numbers_math_links_and_includes_are_the_english_ones(lang: str, n
 
 
 def _untranslated_link(target: str, lang: str) -> str:
-    """``../en/pruning.md`` as ``pruning.md`` while book/<lang>/pruning.md does not exist."""
+    """A translated page's link as English writes it: its own language's lab is English's lab.
+
+    (And ``../en/pruning.md`` as ``pruning.md`` while book/<lang>/pruning.md does not exist.)
+    """
+    lab = target.removeprefix(f"../../notebooks/{lang}/")
+    if lab != target:
+        return f"../../notebooks/{lab}"
     page = target.removeprefix("../en/")
     return page if page != target and not (BOOK / lang / page.split("#")[0]).exists() else target
+
+
+@pytest.mark.parametrize(("lang", "name"), pairs())
+def test_links_to_labs_open_the_labs_in_the_page_language(lang: str, name: str) -> None:
+    for target in re.findall(r"\]\((\.\./\.\./notebooks/[^)\s]+)\)", text(lang, name)):
+        lab = target.rsplit("/", 1)[1].split("#")[0]
+        assert target.startswith(f"../../notebooks/{lang}/") or not (ROOT / "notebooks" / lang / lab).exists(), \
+            f"book/{lang}/{name} links to {target}, not to notebooks/{lang}/{lab}"
 
 
 @pytest.mark.parametrize(("lang", "name"), pairs())

@@ -1,14 +1,14 @@
 """One site, four languages: a Sphinx extension that keeps each page inside its language.
 
-For every page under ``book/<lang>/`` it
+For every page of a language (a chapter under ``book/<lang>/``; a lab: ``notebooks/NN_name`` in
+English, ``notebooks/<lang>/NN_name`` translated) it
 
-* sets ``<html lang>`` to the page's language (pages outside the language folders, such as
-  the language chooser and the labs in ``notebooks/``, stay in the build's default, English);
+* sets ``<html lang>`` to the page's language (the language chooser stays in the build's
+  default, English);
 * offers a language switcher leading to the same page in the other languages, or to that
   language's landing page where the page does not exist (yet), plus ``hreflang`` alternates;
 * keeps the previous/next links inside the page's language;
-* shows only the page's own language part (and the language-neutral parts, such as the labs)
-  in the sidebar.
+* shows only the page's own language's parts (its chapters, its labs) in the sidebar.
 
 It keeps the Colab/Binder launch buttons on the labs (``.ipynb`` pages) only: the chapters are
 MyST Markdown, which Colab cannot open. It also drops sphinx-thebe's scripts (jupyter-book always loads the extension; the book does
@@ -27,26 +27,39 @@ from sphinx.application import Sphinx
 
 #: Language code -> its name in its own language (also the caption of its part in _toc.yml).
 LANGUAGES = {"en": "English", "cs": "Čeština", "bn": "বাংলা", "hi": "हिन्दी"}
+#: The caption of each language's part of labs in _toc.yml.
+LAB_PARTS = {"en": "Labs", "cs": "Laboratorní cvičení", "bn": "ল্যাব", "hi": "लैब"}
 #: The switcher's label, in each language.
 SWITCHER_LABEL = {"en": "Language", "cs": "Jazyk", "bn": "ভাষা", "hi": "भाषा"}
 
 
 def page_language(docname: str | None) -> str | None:
-    """The language code of a page under ``book/<lang>/``, else ``None``."""
+    """The language of a chapter (``book/<lang>/...``) or a lab (``notebooks/[<lang>/]NN_name``), else ``None``."""
     parts = (docname or "").split("/")
     if len(parts) >= 3 and parts[0] == "book" and parts[1] in LANGUAGES:
+        return parts[1]
+    if parts[0] == "notebooks" and len(parts) == 2:
+        return "en"
+    if parts[0] == "notebooks" and len(parts) == 3 and parts[1] in LANGUAGES and parts[1] != "en":
         return parts[1]
     return None
 
 
+def in_language(docname: str, lang: str) -> str | None:
+    """Where the same chapter or lab lives in ``lang`` (whether or not it exists), or ``None``."""
+    own = page_language(docname)
+    if own is None:
+        return None
+    name = docname.split("/")[-1]
+    if docname.startswith("book/"):
+        return f"book/{lang}/" + docname.split("/", 2)[2]
+    return f"notebooks/{name}" if lang == "en" else f"notebooks/{lang}/{name}"
+
+
 def counterpart(docname: str, lang: str, found_docs: set[str]) -> str:
     """The same page in ``lang``, or that language's landing page if there is none."""
-    own = page_language(docname)
-    if own is not None:
-        candidate = f"book/{lang}/" + docname.split("/", 2)[2]
-        if candidate in found_docs:
-            return candidate
-    return f"book/{lang}/index"
+    candidate = in_language(docname, lang)
+    return candidate if candidate in found_docs else f"book/{lang}/index"
 
 
 def _set_language(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
@@ -65,7 +78,7 @@ def _set_language(app: Sphinx, pagename: str, templatename: str, context: dict[s
         alternates = "".join(f'<link rel="alternate" hreflang="{code}" href="{context["pathto"](targets[code])}" />\n'
                              for code in LANGUAGES if code != lang and page_language(targets[code]))
         context["metatags"] = context.get("metatags", "") + alternates
-    # Previous/next links stay within the page's language (or within the language-neutral pages).
+    # Previous/next links stay within the page's language.
     relations = app.env.collect_relations().get(pagename)
     if relations:
         _, prev_doc, next_doc = relations
@@ -76,9 +89,10 @@ def _set_language(app: Sphinx, pagename: str, templatename: str, context: dict[s
 
 def _only_own_part(html: str, lang: str) -> str:
     soup = BeautifulSoup(html, "html.parser")
+    part_language = {**{name: code for code, name in LANGUAGES.items()}, **{name: code for code, name in LAB_PARTS.items()}}
     for caption in soup.select("p.caption"):
-        text = caption.get_text(strip=True)
-        if text in LANGUAGES.values() and text != LANGUAGES[lang]:
+        owner = part_language.get(caption.get_text(strip=True))
+        if owner is not None and owner != lang:
             following = caption.find_next_sibling()
             if following is not None and following.name == "ul":
                 following.decompose()

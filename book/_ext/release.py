@@ -45,8 +45,9 @@ def _patterns(root: Path) -> list[re.Pattern[str]]:
 
 
 def files(root: Path = ROOT) -> list[Path]:
-    """The files that name the release: every lab and the README."""
-    return sorted((root / "notebooks").glob("*.ipynb")) + [root / "README.md"]
+    """The files that name the release: every lab (English and translated) and the README."""
+    labs = [*(root / "notebooks").glob("*.ipynb"), *(root / "notebooks").glob("*/*.ipynb")]
+    return sorted(labs) + [root / "README.md"]
 
 
 def pinned(text: str, root: Path = ROOT) -> str:

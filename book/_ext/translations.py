@@ -31,7 +31,7 @@ from myst_nb.ext.glue.roles import PasteTextRole
 from myst_nb.ext.glue.utils import retrieve_glue_data
 from sphinx.application import Sphinx
 
-from languages import page_language
+from languages import in_language, page_language
 from llmedu import fmt
 
 BOOK = Path(__file__).resolve().parent.parent
@@ -140,14 +140,14 @@ class LocalizedPasteTextRole(PasteTextRole):
 # --- anchors shared with English --------------------------------------------------------------
 
 def _share_english_anchors(app: Sphinx, doctree: nodes.document, docname: str) -> None:
-    """Give each section of a translated page the anchor of its English counterpart, too.
+    """Give each section of a translated page (a chapter or a lab) the anchor of its English counterpart, too.
 
     The trees mirror each other heading by heading (a test checks it), so the n-th section of a
     translated page is the n-th section of the English one: a link to ``page.html#anchor`` then
     works in every language. (Hindi and Bengali headings would otherwise get ids like ``id1``.)
     """
     lang = page_language(docname)
-    english = f"book/en/{docname.split('/')[-1]}"
+    english = in_language(docname, "en")
     if lang not in TRANSLATED or english not in app.env.all_docs:
         return
     theirs = [section["ids"][0] for section in app.env.get_doctree(english).findall(nodes.section) if section["ids"]]

@@ -25,6 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "book" / "_ext")
 import kernel_transport  # noqa: E402  (the book's extension: encrypted kernel sockets, no TCP warning)
 import lab_translations  # noqa: E402  (the book's library of translated labs)
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import translate_labs  # noqa: E402  (rebuilding a translation, and saying so)
+
 kernel_transport.encrypt()
 
 #: Run after a lab's last cell, in its kernel, and removed before the notebook is written.
@@ -44,6 +47,9 @@ def merge_streams(outputs: list) -> list:
 
 def execute(path: Path) -> bool:
     """Execute ``path`` and write it back if it ran on the numerical path; say which."""
+    if path.resolve().parent.name in lab_translations.TRANSLATED:
+        print(f"NOT RUN {path}: a translated lab is its English lab's code and outputs; execute notebooks/{path.name}")
+        return False
     nb = nbformat.read(path, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(PROVENANCE_CELL))
     # No saved widget state: the site shows the widgets' HTML fallback, and Colab makes live ones.
@@ -60,8 +66,8 @@ def execute(path: Path) -> bool:
     nbformat.write(nb, path)
     print(f"executed {path} on {produced_on['cpu']}")
     for lang in lab_translations.TRANSLATED:
-        if lab_translations.translation_path(path, lang).exists() and lab_translations.sync(path, lang):
-            print(f"  and rebuilt its translation {lab_translations.translation_path(path, lang)}")
+        if lab_translations.translation_path(path, lang).exists():
+            translate_labs.sync(path, lang)
     return True
 
 

@@ -7,9 +7,12 @@
     .venv/bin/python scripts/translate_labs.py --import cs 03_pruning 03.md     # take it back in
 
 ``--export en LAB`` gives the English text to translate from. The exported text is the lab's
-markdown cells, each after a ``<!-- cell ID -->`` line; translate the text and keep those lines.
-``--import`` stamps every cell it brings as translating the English cell as it is now (see
-``book/_ext/lab_translations.py``); cells left out keep what they had. The translated labs are
+markdown cells, each after a ``<!-- cell ID -->`` line (``<!-- cell ID behind -->`` where the
+translation is missing or older than the English cell); translate the text and keep those lines.
+``--import`` stamps a cell as translating the English cell as it is now where its text changed,
+or where its line does not say ``behind`` (delete the word to confirm that an older translation
+still holds); a cell left as it was and marked ``behind`` stays behind, and cells left out keep
+what they had (see ``book/_ext/lab_translations.py``). The translated labs are
 never executed: their code and outputs are the English lab's.
 """
 
@@ -27,10 +30,22 @@ import lab_translations  # noqa: E402  (the book's library of translated labs)
 
 def report() -> None:
     for lang, labs in lab_translations.status().items():
-        print(f"{lang}: {len(labs['missing'])} labs missing, {len(labs['behind'])} behind")
-        for kind in ("missing", "behind"):
+        print(f"{lang}: {len(labs['missing'])} labs missing, {len(labs['behind'])} behind"
+              + (f", {len(labs['orphaned'])} orphaned (no English lab of that name)" if labs["orphaned"] else ""))
+        for kind in ("missing", "behind", "orphaned"):
             for name in labs[kind]:
                 print(f"  {kind:8} notebooks/{lang}/{name}")
+
+
+def sync(lab: Path, lang: str) -> None:
+    """Rebuild one translation from its English lab, and say what changed or was left out."""
+    changed, lost = lab_translations.sync(lab, lang)
+    where = lab_translations.translation_path(lab, lang).relative_to(ROOT)
+    if changed:
+        print(f"{where}: rebuilt from the English lab")
+    if lost:
+        print(f"{where}: WARNING: translated cells {lost} left out, their English cells are gone "
+              "(their text is in git's history)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,8 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.sync:
         for lab in lab_translations.english_labs():
             for lang in lab_translations.TRANSLATED:
-                if lab_translations.translation_path(lab, lang).exists() and lab_translations.sync(lab, lang):
-                    print(f"notebooks/{lang}/{lab.name}: rebuilt from the English lab")
+                if lab_translations.translation_path(lab, lang).exists():
+                    sync(lab, lang)
     report()
     return 0
 

@@ -31,6 +31,7 @@ import licence  # noqa: E402  (the book's extension: the licence in every page's
 import release  # noqa: E402  (the book's extension: the release the labs install and open at)
 
 RELEASE = release.tag(ROOT)
+PENDING = yaml.safe_load((ROOT / "book" / "translations-pending.yml").read_text(encoding="utf-8"))
 #: Hosts of content delivery networks whose names must not appear anywhere in a page.
 CDN_MARKERS = ("unpkg.com", "jsdelivr.net", "cdnjs.", "googleapis.com", "gstatic.com", "polyfill.io")
 
@@ -144,7 +145,7 @@ def test_labs_install_in_colab_the_libraries_the_book_computed_with() -> None:
 def test_readme_opens_every_lab_in_colab() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     repo = REPO_URL.split("github.com/")[1]
-    labs = [*(ROOT / "notebooks").glob("*.ipynb"), *(ROOT / "notebooks").glob("*/*.ipynb")]
+    labs = [*(ROOT / "notebooks").glob("*.ipynb"), *(p for lang in LANGS[1:] for p in (ROOT / "notebooks" / lang).glob("*.ipynb"))]
     assert len(labs) >= 4 * 15
     for notebook in sorted(labs):
         path = notebook.relative_to(ROOT).as_posix()
@@ -211,8 +212,10 @@ def test_each_language_lists_its_labs_titled_in_its_language(site: Path) -> None
         part = next(c for c in sidebar.select("p.caption") if c.get_text(strip=True) == caption).find_next_sibling("ul")
         links = part.select("a")
         folder = site / "notebooks" if lang == "en" else site / "notebooks" / lang
+        translated = [folder / f"{stem}.html" for stem in english if (folder / f"{stem}.html").exists()]
+        assert len(translated) >= len(english) - len(PENDING.get(lang, {}).get("missing labs") or []), lang
         assert [resolve(site / "book" / lang / "index.html", a["href"]) for a in links] == \
-            [(folder / f"{stem}.html").resolve() for stem in english], lang
+            [page.resolve() for page in translated], lang
         for link in links:
             title = _soup(resolve(site / "book" / lang / "index.html", link["href"])).select_one("article h1")
             assert link.get_text(strip=True) == title.get_text(strip=True).rstrip("#"), (lang, link["href"])

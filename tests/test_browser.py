@@ -80,7 +80,7 @@ class Visit:
         self.errors: list[str] = []
         if hasattr(browser, "new_context"):  # a browser: a page in a context of its own
             self.page = browser.new_page(viewport={"width": 1200, "height": 900})
-        else:  # a context: a page that shares its cache with the context's other pages
+        else:  # a context: a page in the context's profile, with its other pages
             self.page = browser.new_page()
         self.page.route(re.compile(r"^(?!http://127\.0\.0\.1[:/]).*"), self._refuse)
         self.page.on("console", lambda m: self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
@@ -128,7 +128,9 @@ def every_page(site: Path, server: str, browser: object) -> dict[str, dict]:
     """One visit to every page, a few at a time: its errors, and its article's images."""
     found = {}
     paths = page_paths(site)
-    context = browser.new_context(viewport={"width": 1200, "height": 900})  # one cache: the site's scripts, styles, fonts
+    # One browser profile for all, as a reader's tabs share one (each page still makes its own
+    # requests: Playwright turns the cache off for a page whose requests it routes).
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
     for start in range(0, len(paths), AT_ONCE):
         batch = paths[start:start + AT_ONCE]
         visits = [Visit(context, server, path, wait=False) for path in batch]
@@ -272,9 +274,10 @@ def test_figures_are_readable_in_dark_mode(site: Path, server: str, browser: obj
 
 
 def _search_results(browser: object, server: str, query: str, referer: str | None = None) -> list[str]:
+    """Every result of a search, once the search has finished (Sphinx adds them one by one)."""
     page = browser.new_page()
     page.goto(f"{server}/search.html?q={query}", referer=referer, wait_until="load")
-    page.wait_for_selector("#search-results ul.search li", timeout=30000)
+    page.wait_for_function("() => document.querySelector('#search-results p.search-summary')?.innerText", timeout=30000)
     hrefs = [a.get_attribute("href") for a in page.locator("#search-results ul.search li a").all()]
     page.close()
     return [h for h in hrefs if h]
@@ -283,14 +286,26 @@ def _search_results(browser: object, server: str, query: str, referer: str | Non
 @pytest.mark.parametrize(("lang", "word"), [("hi", "पैरामीटर"), ("bn", "প্যারামিটার")])
 def test_search_finds_hindi_and_bengali_words_on_their_own_pages(server: str, browser: object, lang: str, word: str) -> None:
     hrefs = _search_results(browser, server, word)
-    assert hrefs, f"no result for {word}"
-    assert all(f"book/{lang}/" in h for h in hrefs), hrefs
+    assert any(f"book/{lang}/" in h for h in hrefs) and any(f"notebooks/{lang}/" in h for h in hrefs), hrefs
+    assert all(f"book/{lang}/" in h or f"notebooks/{lang}/" in h for h in hrefs), hrefs
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_search_from_a_page_lists_its_language_first(server: str, browser: object, lang: str) -> None:
-    hrefs = _search_results(browser, server, "BERT", referer=f"{server}/book/{lang}/index.html")
-    assert len(hrefs) > 4 and f"book/{lang}/" in hrefs[0], (lang, hrefs[:5])
+@pytest.mark.parametrize("origin", ["book/{lang}/index.html", "notebooks/{lang}/03_pruning.html"])
+def test_search_from_a_page_lists_its_language_first(server: str, browser: object, lang: str, origin: str) -> None:
+    """Searched from a chapter or a lab, the results in the page's language come first."""
+    page = origin.format(lang=lang).replace("notebooks/en/", "notebooks/")
+    hrefs = _search_results(browser, server, "BERT", referer=f"{server}/{page}")
+    first = next(i for i, h in enumerate(hrefs) if not _in_page_language(h, lang))
+    assert first > 4 and all(not _in_page_language(h, lang) for h in hrefs[first:]), (lang, hrefs[:first + 3])
+
+
+def _in_page_language(href: str, lang: str) -> bool:
+    """Whether a search result (a site path) is a chapter or a lab in ``lang``."""
+    path = href.split("#")[0].split("?")[0]
+    if lang == "en":
+        return path.startswith("book/en/") or bool(re.fullmatch(r"notebooks/[^/]+\.html", path))
+    return path.startswith((f"book/{lang}/", f"notebooks/{lang}/"))
 
 
 @pytest.mark.parametrize("lang", LANGS)

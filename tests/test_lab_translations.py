@@ -62,7 +62,10 @@ def test_the_pending_list_is_the_true_state() -> None:
     """
     declared = {lang: {kind: sorted(PENDING.get(lang, {}).get(f"{kind} labs") or []) for kind in ("missing", "behind")}
                 for lang in LANGS}
-    assert lab_translations.status() == declared
+    report = lab_translations.status()
+    orphaned = {lang: labs.pop("orphaned") for lang, labs in report.items()}
+    assert report == declared
+    assert not any(orphaned.values()), f"translations of no English lab (rename or remove them): {orphaned}"
 
 
 @pytest.mark.parametrize(("lang", "name"), pairs())
@@ -99,7 +102,8 @@ def test_headings_code_math_and_links_are_the_english_ones(lang: str, name: str)
     checks = {
         "inline code": r"`(?:[^`\n]|\n(?![ \t]*\n))+`",  # it may wrap onto the next line of its paragraph
         "display math": r"\$\$.+?\$\$",
-        "inline math": r"(?<![\$\\])\$(?!\$)[^$\n]+?\$",
+        "inline math": r"(?<![\$\\])\$(?!\$)[^$]+?\$",
+        "math blocks": r"```\{math\}.*?```",
     }
     for n, (english, translated) in enumerate(translated_markdown(lang, name)):
         where = f"notebooks/{lang}/{name}, markdown cell {n + 1}"
@@ -149,35 +153,71 @@ def test_the_checks_catch_an_english_lab(lang: str) -> None:
     assert len(untranslated(paragraphs, lang)) >= 0.8 * len(paragraphs) > 10
 
 
-def test_export_and_import_bring_a_lab_in_step(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    import translate_labs
-
-    (tmp_path / "notebooks").mkdir()
+def _scratch_lab(root: Path) -> tuple[Path, dict]:
+    (root / "notebooks").mkdir()
     english = {"cells": [
         {"cell_type": "markdown", "id": "a", "metadata": {}, "source": ["# Lab 1 · Title"]},
         {"cell_type": "code", "id": "b", "metadata": {}, "source": ["print(1)"], "execution_count": 1,
          "outputs": [{"name": "stdout", "output_type": "stream", "text": ["1\n"]}]},
-        {"cell_type": "markdown", "id": "c", "metadata": {}, "source": ["Some `code`."]},
+        {"cell_type": "markdown", "id": "c", "metadata": {"tags": ["keep"]}, "source": ["Some `code`."]},
     ], "metadata": {"kernelspec": {"name": "python3"}}, "nbformat": 4, "nbformat_minor": 5}
-    lab = tmp_path / "notebooks" / "01_x.ipynb"
+    lab = root / "notebooks" / "01_x.ipynb"
     lab_translations.write(lab, english)
-    assert lab_translations.status(tmp_path)["cs"] == {"missing": ["01_x.ipynb"], "behind": []}
-    text = lab_translations.export(lab, "cs").replace("# Lab 1 · Title", "# Cvičení 1 · Název")
-    assert lab_translations.import_translation(lab, "cs", text.split("<!-- cell c -->")[0]) == ["c"]
-    assert lab_translations.status(tmp_path)["cs"] == {"missing": [], "behind": ["01_x.ipynb"]}
+    return lab, english
+
+
+def test_export_and_import_bring_a_lab_in_step(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import translate_labs
+
+    lab, english = _scratch_lab(tmp_path)
+    assert lab_translations.status(tmp_path)["cs"] == {"missing": ["01_x.ipynb"], "behind": [], "orphaned": []}
+    exported = lab_translations.export(lab, "cs")
+    assert "<!-- cell a behind -->" in exported and "<!-- cell c behind -->" in exported
+    # the title translated, the rest imported as exported: that cell stays behind
+    assert lab_translations.import_translation(lab, "cs", exported.replace("# Lab 1 · Title", "# Cvičení 1 · Název")) == ["c"]
+    assert lab_translations.status(tmp_path)["cs"]["behind"] == ["01_x.ipynb"]
     path = lab_translations.translation_path(lab, "cs")
     assert lab_translations.read(path)["cells"][1]["id"] == lab_translations.NOTICE_ID
-    assert lab_translations.import_translation(lab, "cs", text.replace("Some `code`.", "Nějaký `code`.")) == []
+    again = lab_translations.export(lab, "cs")
+    assert lab_translations.import_translation(lab, "cs", again) == ["c"], "an unchanged export must change nothing"
+    assert lab_translations.import_translation(lab, "cs", again.replace("Some `code`.", "Nějaký `code`.")) == []
     cells = lab_translations.read(path)["cells"]
     assert ["".join(c["source"]) for c in cells] == ["# Cvičení 1 · Název", "print(1)", "Nějaký `code`."]
-    assert cells[1] == english["cells"][1]
+    assert cells[1] == english["cells"][1] and cells[2]["metadata"]["tags"] == ["keep"]
     english["cells"][1]["outputs"][0]["text"] = ["2\n"]  # the English lab re-executed
     lab_translations.write(lab, english)
-    assert lab_translations.sync(lab, "cs") and lab_translations.read(path)["cells"][1] == english["cells"][1]
-    english["cells"][2]["source"] = ["Other `code`."]  # its prose changed
+    assert lab_translations.sync(lab, "cs") == (True, []) and lab_translations.read(path)["cells"][1] == english["cells"][1]
+    english["cells"][2]["source"] = ["Other `code`."]  # its prose changed: behind, until confirmed or updated
     lab_translations.write(lab, english)
     assert lab_translations.status(tmp_path)["cs"]["behind"] == ["01_x.ipynb"]
+    stale = lab_translations.export(lab, "cs")
+    assert "<!-- cell c behind -->\nNějaký `code`." in stale
+    assert lab_translations.import_translation(lab, "cs", stale.replace("cell c behind", "cell c")) == []  # confirmed
     with pytest.raises(ValueError, match="no markdown cells"):
         lab_translations.import_translation(lab, "cs", "<!-- cell zz -->\nText\n")
+    with pytest.raises(ValueError, match="given twice"):
+        lab_translations.parse_export("<!-- cell a -->\nA\n<!-- cell a -->\nB\n")
+    with pytest.raises(ValueError, match="before the first cell mark"):
+        lab_translations.parse_export("Stray text\n<!-- cell a -->\nA\n")
     assert translate_labs.main(["--export", "xx", "01_x"]) == 2
     assert "no translated labs in 'xx'" in capsys.readouterr().err
+
+
+def test_a_translation_follows_its_cell_and_says_what_it_loses(tmp_path: Path) -> None:
+    """A cell whose id changed keeps its translation; one whose English cell is gone is reported; orphans too."""
+    lab, english = _scratch_lab(tmp_path)
+    text = lab_translations.export(lab, "cs").replace("# Lab 1 · Title", "# Cvičení 1 · Název")
+    lab_translations.import_translation(lab, "cs", text.replace("Some `code`.", "Nějaký `code`."))
+    english["cells"][0]["id"] = "a2"  # re-created in Jupyter, the same text
+    english["cells"][2]["source"] = ["New `code`."]
+    english["cells"][2]["id"] = "c2"  # replaced: its translation has nothing left to translate
+    lab_translations.write(lab, english)
+    assert lab_translations.sync(lab, "cs") == (True, ["c"])
+    cells = lab_translations.read(lab_translations.translation_path(lab, "cs"))["cells"]
+    assert "".join(cells[0]["source"]) == "# Cvičení 1 · Název" and cells[0]["id"] == "a2"
+    assert lab_translations.behind_cells(english, {"cells": cells}) == ["c2"]
+    lab_translations.write(tmp_path / "notebooks" / "cs" / "02_gone.ipynb", english)
+    assert lab_translations.status(tmp_path)["cs"]["orphaned"] == ["02_gone.ipynb"]
+    english["cells"][0]["id"] = lab_translations.NOTICE_ID
+    with pytest.raises(ValueError, match="give it another id"):
+        lab_translations.derive(english, None, "cs", "01_x.ipynb")

@@ -44,8 +44,9 @@ BEHIND_NOTICE = {
            "पिछले अनुवाद के बाद इस लैब का अंग्रेज़ी संस्करण बदल गया है; इसलिए कुछ पैराग्राफ़ पुराने हैं, या अभी "
            "अंग्रेज़ी में हैं। कोड और आउटपुट ताज़ा हैं। ताज़ा पाठ [अंग्रेज़ी मूल लैब]({link}) में पढ़ें।"),
 }
-#: One cell's text in an exported translation: ``<!-- cell ID -->`` on a line of its own, then the text.
-CELL_MARK = re.compile(r"^<!-- cell (\S+) -->\n", re.M)
+#: One cell's text in an exported translation: ``<!-- cell ID -->`` on a line of its own (``<!-- cell
+#: ID behind -->`` where the translation is missing or older than the English cell), then the text.
+CELL_MARK = re.compile(r"^<!-- cell (\S+?)( behind)? -->\n", re.M)
 
 
 def english_labs(root: Path = ROOT) -> list[Path]:
@@ -104,23 +105,53 @@ def notice_cell(lang: str, lab_name: str) -> dict[str, Any]:
     return {"cell_type": "markdown", "id": NOTICE_ID, "metadata": {}, "source": _lines(text)}
 
 
-def derive(english: dict[str, Any], translated: dict[str, Any] | None, lang: str, lab_name: str) -> dict[str, Any]:
-    """The ``lang`` lab: ``english`` with the markdown of ``translated`` (by cell id), and the notice if behind.
+def _kept_translations(english: dict[str, Any], translated: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """English markdown cell id -> the translated cell that carries its translation.
 
-    Every cell other than a markdown one (code, its outputs, raw), the cells' order and the
-    notebook's metadata come from ``english``. A markdown cell with no translation holds the
-    English text (without a ``translation_of``, so it counts as behind).
+    By cell id; a cell whose id changed (split, re-created) finds its translation by the version
+    of the English text that the translation names.
     """
     mine = {c["id"]: c for c in (translated or {"cells": []})["cells"]
             if c["cell_type"] == "markdown" and c["id"] != NOTICE_ID}
+    by_version = {c.get("metadata", {}).get("translation_of"): c for c in mine.values()}
+    by_version.pop(None, None)
+    kept = {}
+    for cell in english["cells"]:
+        if cell["cell_type"] == "markdown":
+            found = mine.get(cell["id"]) or by_version.get(cell_hash(cell["source"]))
+            if found is not None:
+                kept[cell["id"]] = found
+    return kept
+
+
+def dropped(english: dict[str, Any], translated: dict[str, Any] | None) -> list[str]:
+    """The ids of the translated cells that :func:`derive` leaves out: their English cell is gone."""
+    kept = {id(c) for c in _kept_translations(english, translated).values()}
+    sources = {"".join(c["source"]) for c in english["cells"]}
+    return [c["id"] for c in (translated or {"cells": []})["cells"]
+            if c["cell_type"] == "markdown" and c["id"] != NOTICE_ID and id(c) not in kept
+            and "".join(c["source"]) not in sources]
+
+
+def derive(english: dict[str, Any], translated: dict[str, Any] | None, lang: str, lab_name: str) -> dict[str, Any]:
+    """The ``lang`` lab: ``english`` with the markdown of ``translated``, and the notice if a cell is behind.
+
+    Every cell other than a markdown one (code, its outputs, raw), the cells' order and the
+    notebook's metadata come from ``english``; a markdown cell keeps English's metadata and
+    attachments, with its translation's text and ``translation_of``. A markdown cell with no
+    translation holds the English text (without a ``translation_of``, so it counts as behind).
+    """
+    if any(c["id"] == NOTICE_ID for c in english["cells"]):
+        raise ValueError(f"{lab_name} has a cell with the id {NOTICE_ID!r}, the translations' notice's: give it another id")
+    kept = _kept_translations(english, translated)
     cells = []
     for cell in english["cells"]:
-        if cell["cell_type"] == "markdown" and cell["id"] in mine:
-            kept = mine[cell["id"]]
-            cells.append({"cell_type": "markdown", "id": cell["id"], "metadata": copy.deepcopy(kept.get("metadata", {})),
-                          "source": kept["source"]})
-        else:
-            cells.append(copy.deepcopy(cell))
+        cell = copy.deepcopy(cell)
+        if cell["id"] in kept:
+            version = kept[cell["id"]].get("metadata", {}).get("translation_of")
+            cell["source"] = copy.deepcopy(kept[cell["id"]]["source"])
+            cell["metadata"] = {**cell.get("metadata", {}), **({"translation_of": version} if version else {})}
+        cells.append(cell)
     notebook = {**copy.deepcopy({k: v for k, v in english.items() if k != "cells"}), "cells": cells}
     if behind_cells(english, notebook):
         cells.insert(1 if cells and cells[0]["cell_type"] == "markdown" else 0, notice_cell(lang, lab_name))
@@ -128,53 +159,78 @@ def derive(english: dict[str, Any], translated: dict[str, Any] | None, lang: str
 
 
 def status(root: Path = ROOT) -> dict[str, dict[str, list[str]]]:
-    """For each translated language: the labs it lacks (``missing``) and those with a cell behind (``behind``)."""
+    """For each translated language: the labs it lacks (``missing``), those with a cell behind (``behind``),
+    and translations of no English lab (``orphaned``: the English lab was renamed or removed)."""
     report: dict[str, dict[str, list[str]]] = {}
+    english = english_labs(root)
     for lang in TRANSLATED:
         missing, behind = [], []
-        for lab in english_labs(root):
+        for lab in english:
             path = translation_path(lab, lang)
             if not path.exists():
                 missing.append(lab.name)
             elif behind_cells(read(lab), read(path)):
                 behind.append(lab.name)
-        report[lang] = {"missing": missing, "behind": behind}
+        orphaned = sorted(p.name for p in (root / "notebooks" / lang).glob("*.ipynb")
+                          if not (root / "notebooks" / p.name).exists())
+        report[lang] = {"missing": missing, "behind": behind, "orphaned": orphaned}
     return report
 
 
-def sync(lab: Path, lang: str) -> bool:
-    """Rebuild the ``lang`` translation of ``lab`` from the English lab now; return whether it changed."""
+def sync(lab: Path, lang: str) -> tuple[bool, list[str]]:
+    """Rebuild the ``lang`` translation of ``lab`` from the English lab now.
+
+    Returns whether the file changed, and the ids of translated cells left out because their
+    English cell is gone (their text stays in git's history).
+    """
     path = translation_path(lab, lang)
     old = path.read_text(encoding="utf-8") if path.exists() else None
-    write(path, derive(read(lab), json.loads(old) if old else None, lang, lab.name))
-    return path.read_text(encoding="utf-8") != old
+    english, translated = read(lab), (json.loads(old) if old else None)
+    lost = dropped(english, translated)
+    write(path, derive(english, translated, lang, lab.name))
+    return path.read_text(encoding="utf-8") != old, lost
 
 
 def export(lab: Path, lang: str) -> str:
     """The lab's markdown cells as one text to translate: the translation where there is one, else English.
 
-    ``lang`` may be ``"en"`` (the English text, to translate from).
+    A cell whose translation is missing or behind is marked ``<!-- cell ID behind -->``. ``lang``
+    may be ``"en"`` (the English text, to translate from).
     """
-    source = lab if lang == "en" else translation_path(lab, lang)
-    cells = read(source if source.exists() else lab)["cells"]
-    return "".join(f"<!-- cell {c['id']} -->\n{''.join(c['source']).rstrip()}\n\n"
-                   for c in cells if c["cell_type"] == "markdown" and c["id"] != NOTICE_ID)
+    if lang == "en":
+        return "".join(f"<!-- cell {c['id']} -->\n{''.join(c['source']).rstrip()}\n\n"
+                       for c in read(lab)["cells"] if c["cell_type"] == "markdown")
+    path = translation_path(lab, lang)
+    english = read(lab)
+    notebook = derive(english, read(path) if path.exists() else None, lang, lab.name)
+    behind = set(behind_cells(english, notebook))
+    return "".join(f"<!-- cell {c['id']}{' behind' if c['id'] in behind else ''} -->\n{''.join(c['source']).rstrip()}\n\n"
+                   for c in notebook["cells"] if c["cell_type"] == "markdown" and c["id"] != NOTICE_ID)
 
 
-def parse_export(text: str) -> dict[str, str]:
-    """Cell id -> markdown text, from a text in :func:`export`'s layout."""
+def parse_export(text: str) -> dict[str, tuple[str, bool]]:
+    """Cell id -> (markdown text, whether its mark says ``behind``), from a text in :func:`export`'s layout."""
     marks = list(CELL_MARK.finditer(text))
     if not marks:
         raise ValueError("no '<!-- cell ID -->' lines found: the text must keep export's cell marks")
-    return {m.group(1): text[m.end():(marks[i + 1].start() if i + 1 < len(marks) else len(text))].strip("\n")
-            for i, m in enumerate(marks)}
+    if text[:marks[0].start()].strip():
+        raise ValueError(f"text before the first cell mark: {text[:marks[0].start()].strip()[:60]!r}")
+    cells: dict[str, tuple[str, bool]] = {}
+    for i, mark in enumerate(marks):
+        if mark.group(1) in cells:
+            raise ValueError(f"the cell {mark.group(1)} is given twice")
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
+        cells[mark.group(1)] = (text[mark.end():end].strip("\n"), bool(mark.group(2)))
+    return cells
 
 
 def import_translation(lab: Path, lang: str, text: str) -> list[str]:
-    """Take the translated cells of ``text`` into the ``lang`` lab, each stamped as translating the English now.
+    """Take the cells of ``text`` (export's layout) into the ``lang`` lab; return the ids of the cells still behind.
 
-    Every cell of ``text`` must be a markdown cell of the English lab; cells it leaves out keep
-    what they had. Returns the ids of the cells still behind.
+    A cell is stamped as translating the English cell as it is now where its text changed, or
+    where its mark does not say ``behind`` (delete the word to confirm that an older translation
+    still holds). A cell left as exported and marked ``behind`` stays behind; cells that ``text``
+    leaves out keep what they had. Every cell of ``text`` must be a markdown cell of the English lab.
     """
     english = read(lab)
     ids = [c["id"] for c in english["cells"] if c["cell_type"] == "markdown"]
@@ -187,7 +243,9 @@ def import_translation(lab: Path, lang: str, text: str) -> list[str]:
     versions = {c["id"]: cell_hash(c["source"]) for c in english["cells"] if c["cell_type"] == "markdown"}
     for cell in notebook["cells"]:
         if cell["id"] in given:
-            cell["source"] = _lines(given[cell["id"]])
-            cell["metadata"] = {**cell.get("metadata", {}), "translation_of": versions[cell["id"]]}
+            new, marked_behind = given[cell["id"]]
+            if new.rstrip() != "".join(cell["source"]).rstrip() or not marked_behind:
+                cell["source"] = _lines(new)
+                cell["metadata"] = {**cell.get("metadata", {}), "translation_of": versions[cell["id"]]}
     write(path, derive(english, notebook, lang, lab.name))
     return behind_cells(english, read(path))

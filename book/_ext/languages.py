@@ -8,7 +8,8 @@ English, ``notebooks/<lang>/NN_name`` translated) it
 * offers a language switcher leading to the same page in the other languages, or to that
   language's landing page where the page does not exist (yet), plus ``hreflang`` alternates;
 * keeps the previous/next links inside the page's language;
-* shows only the page's own language's parts (its chapters, its labs) in the sidebar.
+* shows only the page's own language's parts (its chapters, its labs) in the sidebar (a page of
+  no language, such as the language chooser, shows every language's chapters and no labs).
 
 It keeps the Colab/Binder launch buttons on the labs (``.ipynb`` pages) only: the chapters are
 MyST Markdown, which Colab cannot open. It also drops sphinx-thebe's scripts (jupyter-book always loads the extension; the book does
@@ -87,12 +88,14 @@ def _set_language(app: Sphinx, pagename: str, templatename: str, context: dict[s
                 context[key] = None
 
 
-def _only_own_part(html: str, lang: str) -> str:
+def _only_own_part(html: str, lang: str | None) -> str:
+    """The sidebar with only ``lang``'s parts; for a page of no language, every language's chapters, no labs."""
     soup = BeautifulSoup(html, "html.parser")
     part_language = {**{name: code for code, name in LANGUAGES.items()}, **{name: code for code, name in LAB_PARTS.items()}}
     for caption in soup.select("p.caption"):
-        owner = part_language.get(caption.get_text(strip=True))
-        if owner is not None and owner != lang:
+        text = caption.get_text(strip=True)
+        owner = part_language.get(text)
+        if owner is not None and (owner != lang if lang else text in LAB_PARTS.values()):
             following = caption.find_next_sibling()
             if following is not None and following.name == "ul":
                 following.decompose()
@@ -103,7 +106,7 @@ def _only_own_part(html: str, lang: str) -> str:
 def _filter_sidebar(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
     lang = page_language(pagename)
     generate = context.get("generate_toctree_html")
-    if lang is None or generate is None:
+    if generate is None:
         return
 
     def generate_own_language(*args: Any, **kwargs: Any) -> Markup:

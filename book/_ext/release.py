@@ -46,7 +46,8 @@ def _patterns(root: Path) -> list[re.Pattern[str]]:
 
 def files(root: Path = ROOT) -> list[Path]:
     """The files that name the release: every lab (English and translated) and the README."""
-    labs = [*(root / "notebooks").glob("*.ipynb"), *(root / "notebooks").glob("*/*.ipynb")]
+    translated = [p for lang in ("cs", "bn", "hi") for p in (root / "notebooks" / lang).glob("*.ipynb")]
+    labs = [*(root / "notebooks").glob("*.ipynb"), *translated]
     return sorted(labs) + [root / "README.md"]
 
 

@@ -1,5 +1,5 @@
 // The search scorer of the four-language book (book/_ext/search.py): Sphinx's default scores,
-// plus a bonus for the pages of the reader's language, so that they come first.
+// plus a bonus for the pages (chapters and labs) of the reader's language, so that they come first.
 var Scorer = {
   objNameMatch: 11,
   objPartialMatch: 6,
@@ -15,13 +15,23 @@ var Scorer = {
     const query = new URLSearchParams(window.location.search).get("q") || "";
     if (/[\u0900-\u097f]/.test(query)) return "hi";
     if (/[\u0980-\u09ff]/.test(query)) return "bn";
-    const from = (document.referrer || "").match(/\/book\/(en|cs|bn|hi)\//);
-    return from ? from[1] : null;
+    const referrer = document.referrer || "";
+    const chapterOrLab = referrer.match(/\/book\/(en|cs|bn|hi)\/|\/notebooks\/(cs|bn|hi)\//);
+    if (chapterOrLab) return chapterOrLab[1] || chapterOrLab[2];
+    return /\/notebooks\/[^/]+\.html/.test(referrer) ? "en" : null;  // an English lab
+  },
+
+  // A page's language: a chapter's (book/<lang>/...) or a lab's (notebooks/<lang>/..., English: notebooks/...).
+  pageLanguage: (docname) => {
+    const chapter = docname.match(/^book\/(en|cs|bn|hi)\//);
+    if (chapter) return chapter[1];
+    const lab = docname.match(/^notebooks\/(?:(cs|bn|hi)\/)?[^/]+$/);
+    return lab ? lab[1] || "en" : null;
   },
 
   score: (result) => {
     const [docname, , , , score] = result;
     const lang = Scorer.readerLanguage();
-    return lang && docname.startsWith(`book/${lang}/`) ? score + 100 : score;
+    return lang && Scorer.pageLanguage(docname) === lang ? score + 100 : score;
   },
 };

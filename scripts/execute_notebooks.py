@@ -25,7 +25,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "book" / "_ext")
 import kernel_transport  # noqa: E402  (the book's extension: encrypted kernel sockets, no TCP warning)
 import lab_translations  # noqa: E402  (the book's library of translated labs)
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 import translate_labs  # noqa: E402  (rebuilding a translation, and saying so)
 
 kernel_transport.encrypt()

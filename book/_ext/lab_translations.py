@@ -27,8 +27,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+from llmedu import fmt
+
 ROOT = Path(__file__).resolve().parents[2]
-TRANSLATED = ("cs", "bn", "hi")
+TRANSLATED = tuple(lang for lang in fmt.LANGUAGES if lang != "en")
 NOTICE_ID = "translation-behind"
 
 #: The notice on a lab with cells behind English: a title and a body with a link to the English lab.

@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+import lab_translations  # the translated labs, which name the release too
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -46,7 +48,7 @@ def _patterns(root: Path) -> list[re.Pattern[str]]:
 
 def files(root: Path = ROOT) -> list[Path]:
     """The files that name the release: every lab (English and translated) and the README."""
-    translated = [p for lang in ("cs", "bn", "hi") for p in (root / "notebooks" / lang).glob("*.ipynb")]
+    translated = [p for lang in lab_translations.TRANSLATED for p in (root / "notebooks" / lang).glob("*.ipynb")]
     labs = [*(root / "notebooks").glob("*.ipynb"), *translated]
     return sorted(labs) + [root / "README.md"]
 

@@ -34,7 +34,8 @@ fi
 # MathJax 3 and Pyodide (the calculator's Python) served by the site itself (no CDN): pinned in
 # package-lock.json, copied to book/_extra/, which the build publishes at the site's root
 # (html_extra_path).
-if [ ! -f book/_extra/mathjax/tex-chtml.js ] || [ ! -f book/_extra/pyodide/pyodide.asm.wasm ]; then
+# axe-core, which the browser tests inject into every page to check its accessibility, stays in node_modules/.
+if [ ! -f book/_extra/mathjax/tex-chtml.js ] || [ ! -f book/_extra/pyodide/pyodide.asm.wasm ] || [ ! -f node_modules/axe-core/axe.min.js ]; then
   npm ci --silent --no-audit --no-fund
   rm -rf book/_extra/mathjax book/_extra/pyodide
   mkdir -p book/_extra/pyodide

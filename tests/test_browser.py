@@ -3,8 +3,8 @@
 Covers what only a browser shows: that every page loads with no console error and no failed
 request while every other host is unreachable, that the language switcher leads to the same
 chapter, and the same lab, in each language, that math is typeset by the site's own MathJax, that Hindi and Bengali
-text is drawn with a font that has its glyphs, and that every image has an alt text in the
-page's language. It saves a screenshot of one chapter per language in
+text is drawn with a font that has its glyphs, that every image has an alt text in the
+page's language, and that axe-core finds no serious or critical accessibility violation on any page. It saves a screenshot of one chapter per language in
 ``_build/test-artifacts/``. What the static HTML shows (links, anchors, ``<html lang>``) is
 checked in ``test_book.py``.
 
@@ -112,6 +112,14 @@ class Visit:
         self.page.close()
 
 
+def checks_contrast(path: str) -> bool:
+    """Whether the axe check of page ``path`` includes colour contrast (axe-core's slowest rule, about
+    60 % of its time): on the English pages and the language chooser. A translation has its English
+    page's elements and the same style sheets (only the words differ), so its colours are the
+    English page's; every other rule runs on every page."""
+    return path == "index.html" or path.startswith("book/en/") or path.count("/") == 1 and path.startswith("notebooks/")
+
+
 def page_paths(site: Path) -> list[str]:
     """Every page of the book (the chapters, the labs, the language chooser), as site paths."""
     pages = [p for p in site.rglob("*.html") if p.relative_to(site).parts[0] in ("book", "notebooks")]
@@ -119,13 +127,27 @@ def page_paths(site: Path) -> list[str]:
 
 
 #: Pages opened at once by :func:`every_page`: each page's loading, and the quiet half second
-#: waited for after it, overlap the others'.
+#: waited for after it, overlap the others', and their axe-core checks run side by side.
 AT_ONCE = 4
+#: axe-core (npm, pinned in package-lock.json; scripts/setup.sh installs it), injected into each page.
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+#: Starts axe-core on the page (the rules it runs by default: WCAG 2.2 A and AA, and best practices;
+#: the argument says whether colour contrast is among them) and keeps the promise of the
+#: violations; :data:`AXE_RESULT` waits for it.
+AXE_START = """contrast => { window.__axeViolations = axe.run(document, {resultTypes: ["violations"],
+    rules: {"color-contrast": {enabled: contrast}}}).then(r => r.violations.map(
+    v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(" "))}))); }"""
+AXE_RESULT = "() => window.__axeViolations"
+#: What the check refuses: axe-core's two highest impacts.
+REFUSED_IMPACTS = ("serious", "critical")
 
 
 @pytest.fixture(scope="module")
 def every_page(site: Path, server: str, browser: object) -> dict[str, dict]:
-    """One visit to every page, a few at a time: its errors, and its article's images."""
+    """One visit to every page, a few at a time: its errors, its article's images, axe-core's violations."""
+    if not AXE.is_file():
+        pytest.fail("axe-core is not installed: bash scripts/setup.sh installs it (npm ci)")
+    axe = AXE.read_text(encoding="utf-8")
     found = {}
     paths = page_paths(site)
     # One browser profile for all, as a reader's tabs share one (each page still makes its own
@@ -140,7 +162,10 @@ def every_page(site: Path, server: str, browser: object) -> dict[str, dict]:
             images = [{"src": img.get_attribute("src"), "alt": (img.get_attribute("alt") or "").strip()}
                       for img in visit.page.locator("article img").all()]
             found[path] = {"errors": visit.errors, "images": images}
-        for visit in visits:
+            visit.page.add_script_tag(content=axe)
+            visit.page.evaluate(AXE_START, checks_contrast(path))  # in the page's renderer, beside the others
+        for path, visit in zip(batch, visits):
+            found[path]["axe"] = visit.page.evaluate(AXE_RESULT)
             visit.close()
     context.close()
     return found
@@ -151,6 +176,28 @@ def test_every_page_loads_cleanly_offline(every_page: dict[str, dict]) -> None:
     assert not problems, problems
 
 
+def test_every_page_has_no_serious_accessibility_violation(every_page: dict[str, dict]) -> None:
+    """axe-core over every page of every language, the site's header, sidebar and footer included
+    (colour contrast on the pages of :func:`checks_contrast`)."""
+    problems = {path: [f"{v['id']} ({v['impact']}: {v['help']}): {', '.join(v['nodes'][:3])}"
+                       for v in page["axe"] if v["impact"] in REFUSED_IMPACTS]
+                for path, page in every_page.items()}
+    problems = {path: found for path, found in problems.items() if found}
+    assert not problems, f"{len(problems)} pages: {problems}"
+
+
+def test_the_accessibility_check_can_fail(server: str, browser: object) -> None:
+    """The control: a page with an unlabelled button and an image without alt text is refused."""
+    visit = Visit(browser, server, "index.html")
+    visit.page.set_content('<html lang="en"><head><title>t</title></head><body><main>'
+                           '<button><i class="icon"></i></button><img src="x.png"></main></body></html>')
+    visit.page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    visit.page.evaluate(AXE_START, True)
+    found = {v["id"]: v["impact"] for v in visit.page.evaluate(AXE_RESULT)}
+    visit.close()
+    assert found.get("button-name") == "critical" and found.get("image-alt") == "critical", found
+
+
 def test_math_is_typeset(site: Path, server: str, browser: object) -> None:
     checked = 0
     for lang in LANGS:
@@ -158,6 +205,8 @@ def test_math_is_typeset(site: Path, server: str, browser: object) -> None:
         visit.typeset()
         rendered = visit.page.locator("mjx-container").count()
         assert rendered >= visit.page.locator(".math").count() > 0, lang
+        # MathJax's assistive MathML: each formula also as MathML, which screen readers read
+        assert visit.page.locator("mjx-container mjx-assistive-mml math").count() == rendered, lang
         text = visit.page.locator("article").inner_text()
         assert "\\frac" not in text and "$$" not in text and "\\(" not in text, f"raw TeX on the {lang} page"
         checked += 1
@@ -332,6 +381,38 @@ def test_the_calculator_runs_llmedu_in_the_browser(server: str, browser: object,
     page.click("#llmedu-calculator button[type=submit]")
     page.wait_for_selector("#llmedu-calculator-output .calculator-error")
     assert "must be divisible by n_heads" in page.locator("#llmedu-calculator-output .calculator-error").inner_text()
+    assert not visit.errors, visit.errors
+    visit.close()
+
+
+def test_the_calculator_works_from_the_keyboard_alone(server: str, browser: object) -> None:
+    """Tab from the top of the page to the form, choose, type and submit with keys only: the report appears."""
+    from llmedu import calculator, fmt
+
+    visit = Visit(browser, server, "book/en/calculator.html")
+    page = visit.page
+    page.wait_for_selector("#llmedu-calculator .calculator-status[data-state='ready']", timeout=120_000)
+    focused = "() => document.activeElement && (document.activeElement.name || '') + '|' + " \
+              "(document.activeElement.closest('#llmedu-calculator') ? 'form' : '')"
+    for _ in range(200):  # the header's and the sidebar's links come first
+        page.keyboard.press("Tab")
+        if page.evaluate(focused) == "preset|form":
+            break
+    assert page.evaluate(focused) == "preset|form", "Tab never reached the calculator's first field"
+    page.keyboard.press("End")  # the last preset in the list, chosen with a key
+    chosen = page.eval_on_selector("#llmedu-calculator select[name=preset]", "e => e.value")
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate(focused) == "n_layers|form":
+            break
+    assert page.evaluate(focused) == "n_layers|form", "Tab did not lead from the preset to the number of layers"
+    page.keyboard.press("Control+A")
+    page.keyboard.type("3")
+    page.keyboard.press("Enter")  # submits the form
+    values = {**calculator.presets()[chosen], "n_layers": 3}
+    page.wait_for_function("n => document.querySelector(\"#llmedu-calculator-output [data-key='total'] td:nth-child(3)\")"
+                           "?.textContent === n", arg=fmt.number(calculator.report(values)["total"], ",", "en"),
+                           timeout=30_000)
     assert not visit.errors, visit.errors
     visit.close()
 

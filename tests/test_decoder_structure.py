@@ -61,6 +61,27 @@ def test_scores_are_what_each_unit_adds_on_the_calibration_tokens() -> None:
     torch.testing.assert_close(found["influence"][0], 1 - cosine, rtol=1e-4, atol=1e-6)
 
 
+def test_cached_scores_are_the_scores_and_the_second_call_runs_no_model(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("LLMEDU_CACHE", str(tmp_path))
+    model, calls = deeper(3), []
+    model.register_forward_hook(lambda *args: calls.append(1))
+    first = decoder_structure.cached_scores(model, IDS)
+    assert len(calls) == 1 and len(list(tmp_path.glob("structure-scores-*.pt"))) == 1
+    again = decoder_structure.cached_scores(model, IDS)
+    assert len(calls) == 1, "the second call scored the model again"
+    expected = decoder_structure.scores(model, IDS)
+    for name in ("neurons", "groups", "influence"):
+        assert torch.equal(first[name], expected[name]) and torch.equal(again[name], expected[name])
+    other_tokens = decoder_structure.cached_scores(model, IDS[:2])  # another text: another entry
+    changed = deeper(4)  # other weights: another entry
+    decoder_structure.cached_scores(changed, IDS)
+    assert len(list(tmp_path.glob("structure-scores-*.pt"))) == 3
+    assert not torch.equal(other_tokens["neurons"], first["neurons"])
+    next(tmp_path.glob("structure-scores-*.pt")).write_bytes(b"damaged")
+    for m in (model, changed):
+        decoder_structure.cached_scores(m, IDS)  # a damaged entry is scored again, not an error
+
+
 def test_the_influence_of_every_block_is_one_minus_its_cosine() -> None:
     model = deeper(seed=6)
     found = decoder_structure.scores(model, IDS)["influence"]

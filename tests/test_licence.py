@@ -27,7 +27,7 @@ CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
 
 #: The project's own files in the built site (pages, figures, the search index, the calculator).
 OWN_SITE = ("*.html", ".buildinfo", "objects.inv", "searchindex.js", "_sources/*", "_images/*",
-            "_static/languages.css", "_static/calculator.css", "_static/favicon.svg",
+            "_static/languages.css", "_static/calculator.css", "_static/accessibility.css", "_static/favicon.svg",
             "calculator/*", "licence/*")
 #: The project's own files in the wheel (the code, its translations, the models it trained).
 OWN_PACKAGE = ("llmedu/*.py", "llmedu/translations/*.json", "llmedu/lab/fingerprint.json", "llmedu/lab/shipped/*",

@@ -138,9 +138,12 @@ def test_setup_refuses_a_process_that_used_torch_and_numpy_first() -> None:
 
 
 def test_setup_puts_a_fresh_process_on_the_path() -> None:
-    code = "from llmedu.lab import runtime\nruntime.setup()\nprint(runtime.problems())\nprint(runtime.summary())\n"
+    code = ("from llmedu.lab import runtime\nruntime.setup()\nprint(runtime.problems())\nprint(runtime.summary())\n"
+            "import sys, torch\nprint(torch.are_deterministic_algorithms_enabled(), 'torch._inductor' in sys.modules)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
-    assert result.stdout.splitlines() == ["[]", runtime.summary({**runtime.EXPECTED})], result.stdout + result.stderr
+    # deterministic algorithms on, without loading torch.compile's Inductor (a second per process)
+    assert result.stdout.splitlines() == ["[]", runtime.summary({**runtime.EXPECTED}), "True False"], \
+        result.stdout + result.stderr
 
 
 def _on_path(produced_on: dict, where: str) -> None:

@@ -24,7 +24,8 @@ as the embedding table, is never cut). No fine-tuning after.
   first and the last block always stay (a rule of this module; ShortGPT ranks every block).
 
 Every score comes from one pass of the unchanged model over the calibration text
-(:func:`scores`), so each removal is one slice, not a search. Leaves out fine-tuning after removal
+(:func:`scores`), so each removal is one slice, not a search; :func:`cached_scores` keeps that
+pass's scores in the labs' cache (Labs 11 and 14 score SmolLM2 on the same text). Leaves out fine-tuning after removal
 (where most published structured methods recover their loss), uneven sizes per block, and
 embedding-width pruning (Sheared LLaMA, Minitron).
 """
@@ -32,11 +33,16 @@ embedding-width pruning (Sheared LLaMA, Minitron).
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 
 import torch
 
 from llmedu import checks
-from llmedu.lab import calibration
+from llmedu.lab import calibration, smollm2, train
+
+#: Bump when :func:`scores` computes something else, so that older cache entries are not read.
+SCORES_FORMAT = 1
 
 BLOCK_CRITERIA = ("last", "influence")
 
@@ -90,6 +96,29 @@ def scores(model: torch.nn.Module, ids: torch.Tensor) -> dict[str, torch.Tensor]
                                    for c in range(0, o_proj.shape[1], width)]).clamp_min(0).sqrt().float())
     return {"neurons": torch.stack(neurons), "groups": torch.stack(groups),
             "influence": 1 - torch.stack(cosines).float()}
+
+
+def cached_scores(model: torch.nn.Module, ids: torch.Tensor, use_cache: bool = True) -> dict[str, torch.Tensor]:
+    """:func:`scores`, from the labs' cache where the same weights were scored on the same tokens before.
+
+    The entry's name hashes the weights (:func:`llmedu.lab.smollm2.weights_digest`), the tokens and
+    :data:`SCORES_FORMAT`; it is written whole or not at all, and one that cannot be read is computed again.
+    """
+    key = json.dumps({"format": SCORES_FORMAT, "weights": smollm2.weights_digest(model),
+                      "ids": hashlib.sha256(ids.contiguous().numpy().tobytes()).hexdigest(), "shape": list(ids.shape)})
+    path = train.cache_dir() / f"structure-scores-{hashlib.sha256(key.encode()).hexdigest()[:20]}.pt"
+    if use_cache and path.is_file():
+        try:
+            return torch.load(path, weights_only=True)
+        except Exception:  # a damaged entry: score again
+            pass
+    found = scores(model, ids)
+    if use_cache:
+        from llmedu.results import write_whole
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_whole(path, lambda file: torch.save(found, file))
+    return found
 
 
 def neuron_magnitude(model: torch.nn.Module) -> torch.Tensor:

@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         torch.set_num_threads(runtime.THREADS)
-        torch.use_deterministic_algorithms(True)
+        runtime.deterministic(True)
     else:
         runtime.setup()
     if args.ops:

@@ -32,6 +32,7 @@ import torch
 from torch.nn.utils import parametrize
 
 from llmedu import checks
+from llmedu.lab import runtime
 from llmedu.lab.pruning import ROLES, encoder_linears, linear_label
 
 
@@ -156,11 +157,11 @@ class StaticInt8Linear(torch.nn.Sequential):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         enabled, warn_only = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
-        torch.use_deterministic_algorithms(False)
+        runtime.deterministic(False)
         try:
             return super().forward(x)
         finally:
-            torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
+            runtime.deterministic(enabled, warn_only=warn_only)
 
 
 def static_int8(model: torch.nn.Module, calibrate: Callable[[torch.nn.Module], object]) -> torch.nn.Module:

@@ -220,6 +220,22 @@ def _quiet() -> None:
     warnings.filterwarnings("ignore", message=".*torch.ao.quantization.*", category=DeprecationWarning)
 
 
+def deterministic(mode: bool, warn_only: bool = False) -> None:
+    """``torch.use_deterministic_algorithms(mode, warn_only=warn_only)`` without loading torch.compile.
+
+    The public function also sets the flag of torch.compile's Inductor, and imports Inductor to do
+    it: over a second per process, fifteen under QEMU. Nothing here compiles, so this sets ATen's
+    flag alone where torch exposes it (``torch.are_deterministic_algorithms_enabled`` reads it).
+    """
+    import torch
+
+    setter = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if setter is None:  # another torch: the public function
+        torch.use_deterministic_algorithms(mode, warn_only=warn_only)
+    else:
+        setter(mode, warn_only=warn_only)
+
+
 def setup(threads: int = THREADS, seed: int = 0) -> None:
     """Put the labs on their numerical path, seed everything, silence known chatter.
 
@@ -234,7 +250,7 @@ def setup(threads: int = THREADS, seed: int = 0) -> None:
 
     torch.set_num_threads(threads)
     torch.backends.mkldnn.enabled = False
-    torch.use_deterministic_algorithms(True)
+    deterministic(True)
     from llmedu.lab import exact_sqrt
 
     exact_sqrt.install()

@@ -117,7 +117,8 @@ def checks_contrast(path: str) -> bool:
     60 % of its time): on the English pages and the language chooser. A translation has its English
     page's elements and the same style sheets (only the words differ), so its colours are the
     English page's; every other rule runs on every page."""
-    return path == "index.html" or path.startswith("book/en/") or path.count("/") == 1 and path.startswith("notebooks/")
+    english_lab = path.startswith("notebooks/") and path.count("/") == 1
+    return path == "index.html" or path.startswith("book/en/") or english_lab
 
 
 def page_paths(site: Path) -> list[str]:

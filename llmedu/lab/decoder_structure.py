@@ -98,7 +98,7 @@ def scores(model: torch.nn.Module, ids: torch.Tensor) -> dict[str, torch.Tensor]
             "influence": 1 - torch.stack(cosines).float()}
 
 
-def cached_scores(model: torch.nn.Module, ids: torch.Tensor, use_cache: bool = True) -> dict[str, torch.Tensor]:
+def cached_scores(model: torch.nn.Module, ids: torch.Tensor) -> dict[str, torch.Tensor]:
     """:func:`scores`, from the labs' cache where the same weights were scored on the same tokens before.
 
     The entry's name hashes the weights (:func:`llmedu.lab.smollm2.weights_digest`), the tokens and
@@ -107,17 +107,16 @@ def cached_scores(model: torch.nn.Module, ids: torch.Tensor, use_cache: bool = T
     key = json.dumps({"format": SCORES_FORMAT, "weights": smollm2.weights_digest(model),
                       "ids": hashlib.sha256(ids.contiguous().numpy().tobytes()).hexdigest(), "shape": list(ids.shape)})
     path = train.cache_dir() / f"structure-scores-{hashlib.sha256(key.encode()).hexdigest()[:20]}.pt"
-    if use_cache and path.is_file():
+    if path.is_file():
         try:
             return torch.load(path, weights_only=True)
         except Exception:  # a damaged entry: score again
             pass
     found = scores(model, ids)
-    if use_cache:
-        from llmedu.results import write_whole
+    from llmedu.results import write_whole
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_whole(path, lambda file: torch.save(found, file))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_whole(path, lambda file: torch.save(found, file))
     return found
 
 
